@@ -1,0 +1,1 @@
+"""Sparse strategy signals: schema, loading and execution events."""

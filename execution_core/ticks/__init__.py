@@ -1,0 +1,1 @@
+"""Tick data: schemas, the tick-store layout, converters and windowed loading."""
