@@ -38,7 +38,8 @@ SIGNALS_SCHEMA = pa.DataFrameSchema(
         "strategy_id": pa.Column(pl.String, pa.Check.str_length(1, 128), nullable=False),
         "instrument_key": pa.Column(pl.String, pa.Check.str_length(1, 256), nullable=False),
         "target_quantity": pa.Column(
-            pl.Float64, pa.Check(_finite, name="finite", error="target_quantity must be finite"),
+            pl.Float64,
+            pa.Check(_finite, name="finite", error="target_quantity must be finite"),
             nullable=False,
         ),
         "exec_algorithm": pa.Column(

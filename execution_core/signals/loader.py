@@ -1,0 +1,160 @@
+"""Read and validate signal files: ``{strategy_id}/{YYYY-MM-DD}.parquet`` in the signals store.
+
+Every problem is reported with the file and the row (0-based, in file order): a corrupt
+file, a missing column, a bad value, a timestamp outside the file's day, an instrument key
+that does not parse or that no venue in the instrument reference lists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pandera.errors
+import polars as pl
+
+from execution_core.errors import DataError, InvalidInstrumentIdError
+from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.reference import InstrumentReference
+from execution_core.signals.schema import OPTIONAL_SIGNAL_COLUMNS, SIGNAL_COLUMNS, SIGNALS_SCHEMA
+from execution_core.stores.base import ObjectStore
+from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
+from execution_core.ticks.writer import describe_schema_errors
+
+
+def signals_key(strategy_id: str, day: dt.date) -> str:
+    return f"{strategy_id}/{day.isoformat()}.parquet"
+
+
+def signal_files(store: ObjectStore, day: dt.date) -> list[str]:
+    """Keys of every strategy's signal file for ``day``."""
+    suffix = f"/{day.isoformat()}.parquet"
+    return [k for k in store.list() if k.endswith(suffix) and k.count("/") == 1]
+
+
+def _parse(data: bytes, where: str) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except Exception as exc:  # polars raises several unrelated types for a corrupt file
+        raise DataError(f"{where}: not a readable parquet file ({exc})") from exc
+    missing = [
+        c for c in SIGNAL_COLUMNS if c not in frame.columns and c not in OPTIONAL_SIGNAL_COLUMNS
+    ]
+    if missing:
+        raise DataError(f"{where}: missing required columns {missing}")
+    for column in OPTIONAL_SIGNAL_COLUMNS:
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    try:
+        if frame.schema["ts_event"] == pl.Datetime("ns") or frame.schema["ts_event"] == pl.Datetime(
+            "us"
+        ):
+            frame = frame.with_columns(pl.col("ts_event").dt.replace_time_zone("UTC"))
+        return frame.select([pl.col(c).cast(t) for c, t in SIGNAL_COLUMNS.items()])
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(f"{where}: columns have the wrong types ({exc})") from exc
+
+
+def _check_rows(frame: pl.DataFrame, day: dt.date, where: str) -> None:
+    ts = frame["ts_event"].dt.epoch("ns")
+    start = day_start_ns(day)
+    outside = frame.with_row_index("row").filter((ts < start) | (ts >= start + NS_PER_DAY))
+    if len(outside):
+        rows = outside["row"].to_list()[:5]
+        raise DataError(f"{where}: rows {rows} have ts_event outside {day.isoformat()} UTC")
+    for row, params in enumerate(frame["exec_algorithm_params"].to_list()):
+        if params is None:
+            continue
+        try:
+            parsed = json.loads(params)
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{where}: row {row}: exec_algorithm_params is not JSON ({exc})"
+            ) from None
+        if not isinstance(parsed, dict):
+            raise DataError(f"{where}: row {row}: exec_algorithm_params must be a JSON object")
+
+
+def check_instruments(frame: pl.DataFrame, reference: InstrumentReference, where: str) -> None:
+    """Every instrument key parses and is listed by at least one venue."""
+    keys = frame.with_row_index("row").group_by("instrument_key").agg(pl.col("row").min())
+    for key, row in keys.sort("row").iter_rows():
+        try:
+            cid = CanonicalId.parse(key)
+        except InvalidInstrumentIdError as exc:
+            raise DataError(f"{where}: row {row}: {exc}") from None
+        if not reference.venues_listing(cid):
+            known = ", ".join(reference.keys())
+            raise DataError(
+                f"{where}: row {row}: unknown instrument {key!r}: no venue in the instrument "
+                f"reference lists it (known: {known})"
+            )
+
+
+def read_signal_file(
+    store: ObjectStore, key: str, day: dt.date, reference: InstrumentReference
+) -> pl.DataFrame:
+    """One validated signal file."""
+    where = store.describe(key)
+    frame = _parse(store.read_bytes(key), where)
+    try:
+        frame = SIGNALS_SCHEMA.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        raise DataError(describe_schema_errors(exc, where)) from None
+    _check_rows(frame, day, where)
+    check_instruments(frame, reference, where)
+    strategies = frame["strategy_id"].unique().to_list()
+    expected = key.split("/", 1)[0]
+    if strategies and strategies != [expected]:
+        raise DataError(
+            f"{where}: strategy_id {strategies} does not match the file's strategy {expected!r}"
+        )
+    return frame
+
+
+def load_signals_day(
+    store: ObjectStore, day: dt.date, reference: InstrumentReference
+) -> tuple[pl.DataFrame, list[str]]:
+    """All strategies' validated signals for ``day`` (sorted by time) and the files read.
+
+    ``signal_file`` and ``signal_row`` say where each row came from, for error messages.
+    """
+    keys = signal_files(store, day)
+    frames = [
+        read_signal_file(store, key, day, reference).with_columns(
+            pl.lit(key).alias("signal_file"),
+            pl.int_range(pl.len(), dtype=pl.Int64).alias("signal_row"),
+        )
+        for key in keys
+    ]
+    if not frames:
+        empty = {**SIGNAL_COLUMNS, "signal_file": pl.String(), "signal_row": pl.Int64()}
+        return pl.DataFrame(schema=empty), []
+    return pl.concat(frames).sort("ts_event", maintain_order=True), keys
+
+
+def write_signal_file(
+    store: ObjectStore,
+    strategy_id: str,
+    day: dt.date,
+    frame: pl.DataFrame,
+    reference: InstrumentReference,
+) -> str:
+    """Validate one strategy-day of signals and write it atomically; returns its key."""
+    key = signals_key(strategy_id, day)
+    where = store.describe(key)
+    for column in OPTIONAL_SIGNAL_COLUMNS:
+        if column not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    frame = frame.select(list(SIGNAL_COLUMNS)).sort("ts_event", maintain_order=True)
+    try:
+        frame = SIGNALS_SCHEMA.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        raise DataError(describe_schema_errors(exc, where)) from None
+    _check_rows(frame, day, where)
+    check_instruments(frame, reference, where)
+    sink = io.BytesIO()
+    frame.write_parquet(sink, compression="zstd")
+    store.write_bytes(key, sink.getvalue())
+    return key

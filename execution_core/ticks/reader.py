@@ -1,0 +1,185 @@
+"""Read the ticks of one day file that fall inside given time windows.
+
+Only the row groups that overlap a window are fetched, by ranged reads through the store.
+With the row-group index sidecar, the footer is not read at all (see ``rowgroup_index``);
+without it (a file written by another tool) the reader prunes with the footer statistics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+import pyarrow as arrow
+import pyarrow.parquet as pq
+
+from execution_core.errors import DataError, ObjectNotFoundError
+from execution_core.stores.base import ObjectStore
+from execution_core.ticks import rowgroup_index
+from execution_core.ticks.layout import index_key
+from execution_core.ticks.schema import TickKind, empty_frame
+
+log = logging.getLogger(__name__)
+
+Window = tuple[int, int]  # [start_ns, end_ns)
+
+
+@dataclass(frozen=True)
+class WindowRead:
+    """The rows inside the windows, and what it cost to get them."""
+
+    frame: pl.DataFrame
+    rows_read: int  # rows decoded (whole row groups)
+    bytes_read: int  # bytes fetched from the store, index included
+    bytes_full: int  # size of the day file
+    row_groups_read: int
+    row_groups_total: int
+
+
+def _runs(indices: np.ndarray) -> Iterator[tuple[int, int]]:
+    """Consecutive runs [first, last] of sorted unique indices."""
+    if len(indices) == 0:
+        return
+    breaks = np.flatnonzero(np.diff(indices) != 1)
+    starts = np.concatenate([[0], breaks + 1])
+    ends = np.concatenate([breaks, [len(indices) - 1]])
+    for s, e in zip(starts, ends, strict=True):
+        yield int(indices[s]), int(indices[e])
+
+
+def _inside(ts: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
+    starts = np.array([w[0] for w in windows], dtype=np.int64)
+    ends = np.array([w[1] for w in windows], dtype=np.int64)
+    slot = np.searchsorted(starts, ts, side="right") - 1
+    return (slot >= 0) & (ts < ends[np.clip(slot, 0, None)])
+
+
+def _check_sorted(ts: np.ndarray, previous_last: int | None, where: str, group: int) -> None:
+    unsorted = np.flatnonzero(np.diff(ts) < 0)
+    if len(unsorted) or (previous_last is not None and len(ts) and ts[0] < previous_last):
+        row = int(unsorted[0]) + 1 if len(unsorted) else 0
+        raise DataError(f"{where}: ts_event is not sorted (row group {group}, row {row})")
+
+
+class _Collector:
+    """Keeps the rows inside the windows of each decoded row group, in order."""
+
+    def __init__(self, windows: Sequence[Window], where: str) -> None:
+        self.windows, self.where = windows, where
+        self.parts: list[pl.DataFrame] = []
+        self.rows_read = 0
+        self.groups = 0
+        self._last: int | None = None
+
+    def add(self, table: arrow.Table, group: int) -> None:
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        ts = frame["ts_event"].dt.epoch("ns").to_numpy()
+        _check_sorted(ts, self._last, self.where, group)
+        if len(ts):
+            self._last = int(ts[-1])
+        self.rows_read += len(frame)
+        self.groups += 1
+        mask = _inside(ts, self.windows)
+        if mask.any():
+            self.parts.append(frame.filter(pl.Series(mask)))
+
+
+def _read_with_index(store: ObjectStore, key: str, size: int, collector: _Collector) -> int | None:
+    """Read via the sidecar. Returns the number of row groups, or None if unusable."""
+    ikey = index_key(key)
+    where = store.describe(ikey)
+    try:
+        head = store.read_range(ikey, 0, rowgroup_index.HEADER.size)
+    except ObjectNotFoundError:
+        return None
+    n, parquet_size, table_bytes = rowgroup_index.decode_header(head, where)
+    if parquet_size != size:
+        log.warning(
+            "rowgroup_index_stale key=%s index_size=%d file_size=%d", key, parquet_size, size
+        )
+        return None
+    table = store.read_range(ikey, rowgroup_index.HEADER.size, table_bytes)
+    index = rowgroup_index.decode_table(n, parquet_size, table, where)
+    e = index.entries
+    wanted = np.unique(np.concatenate([index.overlapping(s, t) for s, t in collector.windows]))
+    for first, last in _runs(wanted):
+        data_start = int(e["data_offset"][first])
+        data = store.read_range(
+            key, data_start, int(e["data_offset"][last] + e["data_length"][last]) - data_start
+        )
+        foot_start = index.footers_start + int(e["footer_offset"][first])
+        foot_end = index.footers_start + int(e["footer_offset"][last] + e["footer_length"][last])
+        footers = store.read_range(ikey, foot_start, foot_end - foot_start)
+        for g in range(first, last + 1):
+            lo = int(e["data_offset"][g]) - data_start
+            flo = int(e["footer_offset"][g] - e["footer_offset"][first])
+            one = rowgroup_index.one_group_file(
+                data[lo : lo + int(e["data_length"][g])],
+                footers[flo : flo + int(e["footer_length"][g])],
+            )
+            pf = pq.ParquetFile(arrow.BufferReader(one), page_checksum_verification=True)
+            collector.add(pf.read_row_group(0), g)
+    return n
+
+
+def _read_with_footer(store: ObjectStore, key: str, collector: _Collector) -> int:
+    """Standard path: parse the footer, prune row groups by ts_event statistics."""
+    pf = pq.ParquetFile(store.open_input(key), page_checksum_verification=True)
+    ts_col = pf.schema_arrow.get_field_index("ts_event")
+    wanted = []
+    for g in range(pf.metadata.num_row_groups):
+        stats = pf.metadata.row_group(g).column(ts_col).statistics
+        if stats is None or not stats.has_min_max:
+            wanted.append(g)
+            continue
+        lo, hi = int(stats.min_raw), int(stats.max_raw)  # physical int64 nanoseconds
+        if any(hi >= s and lo < t for s, t in collector.windows):
+            wanted.append(g)
+    for g in wanted:
+        collector.add(pf.read_row_group(g), g)
+    return int(pf.metadata.num_row_groups)
+
+
+def read_windows(
+    store: ObjectStore, key: str, windows: Sequence[Window], kind: TickKind
+) -> WindowRead:
+    """Rows of ``key`` with ts_event inside any of ``windows`` (sorted, non-overlapping)."""
+    where = store.describe(key)
+    try:
+        size = store.size(key)
+    except ObjectNotFoundError:
+        raise DataError(f"tick file missing: {where}") from None
+    before = store.read_stats.bytes_read
+    collector = _Collector(sorted(windows), where)
+    total = None
+    if windows:
+        try:
+            total = _read_with_index(store, key, size, collector)
+        except (DataError, OSError, arrow.ArrowException) as exc:
+            log.warning("rowgroup_index_unusable key=%s error=%s", key, exc)
+            collector = _Collector(sorted(windows), where)
+        if total is None:
+            try:
+                total = _read_with_footer(store, key, collector)
+            except (OSError, arrow.ArrowException) as exc:
+                raise DataError(f"corrupt tick file {where}: {exc}") from exc
+    frame = pl.concat(collector.parts) if collector.parts else None
+    return WindowRead(
+        frame=frame if frame is not None else empty_frame(kind),
+        rows_read=collector.rows_read,
+        bytes_read=store.read_stats.bytes_read - before,
+        bytes_full=size,
+        row_groups_read=collector.groups,
+        row_groups_total=total or 0,
+    )
+
+
+def read_day(store: ObjectStore, key: str, kind: TickKind) -> pl.DataFrame:
+    """The whole day file (for checks and tools, not for the windowed pipeline)."""
+    everything = [(int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max))]
+    result = read_windows(store, key, everything, kind)
+    return result.frame

@@ -1,0 +1,158 @@
+"""``exec-services``: the command line of the pipelines (``make demo`` runs ``demo``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import dagster as dg
+import polars as pl
+import typer
+from tqdm import tqdm
+
+from execution_core.demo.config import DemoConfig
+from execution_core.demo.publish import publish_demo_day
+from execution_core.errors import ExecutionServicesError
+from execution_core.instruments.reference import parse_reference
+from execution_core.stores import artifacts
+from execution_core.ticks.converters import binance, tardis
+from execution_core.ticks.schema import TickKind
+from execution_core.ticks.writer import write_tick_day
+from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
+from pipelines.defs.metadata import artifact_prefix
+from pipelines.defs.resources import StoresResource, read_reference_source
+
+DEMO_DAY = dt.date(2025, 1, 15)
+
+app = typer.Typer(help="Execution Services pipelines.", no_args_is_help=True)
+log = logging.getLogger("exec_services")
+
+
+def _echo_json(payload: object) -> None:
+    typer.echo(json.dumps(payload, indent=2, default=str))
+
+
+def _instance() -> dg.DagsterInstance:
+    """The DAGSTER_HOME instance (``make`` sets it to runtime/dagster), else an ephemeral one."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    log.warning("DAGSTER_HOME is not set: using an ephemeral instance (run history is not kept)")
+    return dg.DagsterInstance.ephemeral()
+
+
+def generate(day: dt.date, scale: float, seed: int, stores: StoresResource) -> None:
+    raw, source = read_reference_source(stores)
+    reference = parse_reference(raw, source=source)
+    config = DemoConfig(date=day, ticks_scale=scale, seed=seed)
+    with tqdm(total=len(config.instruments), desc="demo ticks", unit="instrument") as bar:
+        report = publish_demo_day(
+            config, stores.ticks, stores.signals, reference, progress=lambda _: bar.update()
+        )
+    typer.echo(
+        f"demo data for {day}: {report.trades:,} trades, {report.quotes:,} quotes "
+        f"({report.tick_bytes / 1e6:.1f} MB) in {stores.ticks_url}; "
+        f"{len(report.signal_files)} signal files in {stores.signals_url}"
+    )
+
+
+def materialize_market_data(day: dt.date, stores: StoresResource) -> dict[str, object]:
+    result = dg.materialize(
+        MARKET_DATA_ASSETS,
+        partition_key=day.isoformat(),
+        instance=_instance(),
+        resources={"stores": stores},
+        raise_on_error=False,
+    )
+    if not result.success:
+        failure = next((e for e in result.all_events if e.is_failure), None)
+        message = failure.message if failure else "unknown failure"
+        raise typer.Exit(code=_fail(f"market data run failed: {message}"))
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    if failed:
+        raise typer.Exit(code=_fail(f"blocking checks failed: {', '.join(failed)}"))
+    committed = artifacts.open_set(stores.results, artifact_prefix("tick_windows", day.isoformat()))
+    return json.loads(artifacts.read_file(stores.results, committed, "io.json"))
+
+
+def _fail(message: str) -> int:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return 1
+
+
+@app.command()
+def demo(
+    day: Annotated[str, typer.Option(help="Demo day (YYYY-MM-DD).")] = DEMO_DAY.isoformat(),
+    scale: Annotated[float, typer.Option(help="Multiplies the number of ticks.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 7,
+) -> None:
+    """Generate the demo day, materialize the market-data assets, print the I/O saved."""
+    stores = StoresResource()
+    the_day = dt.date.fromisoformat(day)
+    generate(the_day, scale, seed, stores)
+    typer.echo(f"materializing instruments, signals, execution_windows, tick_windows for {day}…")
+    io_report = materialize_market_data(the_day, stores)
+    _echo_json(io_report)
+    typer.echo(
+        f"I/O: read {io_report['bytes_read']:,} of {io_report['bytes_full_days']:,} bytes "
+        f"of the day files: reduction {io_report['reduction']:.1%} "
+        f"(read amplification {io_report['read_amplification']:.3f})"
+    )
+    typer.echo(f"results in {stores.results_url}/pipeline/; UI: make dagster-dev")
+
+
+@app.command("generate-demo")
+def generate_demo(
+    day: Annotated[str, typer.Option(help="Day (YYYY-MM-DD).")] = DEMO_DAY.isoformat(),
+    scale: Annotated[float, typer.Option(help="Multiplies the number of ticks.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed.")] = 7,
+) -> None:
+    """Only generate the demo data into the tick and signal stores."""
+    generate(dt.date.fromisoformat(day), scale, seed, StoresResource())
+
+
+CONVERTERS = {
+    "binance-trades": (binance.read_trades_csv, TickKind.TRADES),
+    "binance-trades-fixture": (binance.read_trades_fixture, TickKind.TRADES),
+    "binance-quotes-fixture": (binance.read_quotes_fixture, TickKind.QUOTES),
+    "binance-book-ticker": (binance.read_book_ticker_csv, TickKind.QUOTES),
+    "tardis-trades": (tardis.read_trades_csv, TickKind.TRADES),
+    "tardis-quotes": (tardis.read_quotes_csv, TickKind.QUOTES),
+    "tardis-book-snapshot": (tardis.read_book_snapshot_csv, TickKind.QUOTES),
+}
+
+
+@app.command()
+def convert(
+    fmt: Annotated[str, typer.Argument(help=f"One of: {', '.join(CONVERTERS)}")],
+    path: Annotated[Path, typer.Argument(help="The source file.")],
+    instrument: Annotated[
+        str, typer.Option(help="Canonical ID, e.g. BINANCE-SPOT:SPOT_PAIR:BTC-USDT")
+    ],
+) -> None:
+    """Convert a real exchange file into the tick store (one file per UTC day it covers)."""
+    if fmt not in CONVERTERS:
+        raise typer.BadParameter(f"unknown format {fmt!r}; expected one of {', '.join(CONVERTERS)}")
+    reader, kind = CONVERTERS[fmt]
+    frame = reader(path)
+    stores = StoresResource()
+    days = frame["ts_event"].dt.date().unique().sort().to_list()
+    for day in days:
+        part = frame.filter(pl.col("ts_event").dt.date() == day)
+        info = write_tick_day(stores.ticks, instrument, kind, day, part)
+        typer.echo(f"{info.key}: {info.rows} rows in {info.row_groups} row groups")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app()
+    except ExecutionServicesError as exc:
+        raise SystemExit(_fail(f"error: {exc}")) from None
+
+
+if __name__ == "__main__":
+    main()

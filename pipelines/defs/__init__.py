@@ -1,0 +1,1 @@
+"""Dagster definitions by domain: ``<domain>/{assets,checks,schedules,sensors}.py``."""

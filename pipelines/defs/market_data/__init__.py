@@ -1,0 +1,1 @@
+"""Market data: instruments, signals, execution windows and windowed tick loading."""

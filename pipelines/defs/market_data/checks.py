@@ -1,0 +1,218 @@
+"""Blocking checks of the market-data assets, run on the files each asset committed.
+
+The rules themselves are plain functions returning a list of problems (empty = pass), so
+they are tested directly with bad frames; the ``check_*`` generators wrap them as Dagster
+``AssetCheckResult``s with the failing cases in the metadata.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import dagster as dg
+import pandera.errors
+import pandera.polars as pa
+import polars as pl
+
+from execution_core.instruments.reference import InstrumentReference, parse_reference
+from execution_core.signals.schema import SIGNALS_SCHEMA
+from execution_core.stores import artifacts
+from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
+from execution_core.ticks.schema import SCHEMAS, TickKind
+from execution_core.ticks.windows import WINDOW_LENGTH
+from pipelines.defs.metadata import artifact_prefix
+from pipelines.defs.resources import StoresResource
+
+
+def _spec(asset: str, name: str, description: str) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name=name, asset=asset, blocking=True, description=description)
+
+
+INSTRUMENT_CHECKS = [
+    _spec(
+        "instruments", "instruments_valid", "Every key parses; fees, increments and lots are sane."
+    ),
+]
+SIGNAL_CHECKS = [
+    _spec(
+        "signals", "signals_schema", "Signals match the pandera schema; events change the target."
+    ),
+]
+WINDOW_CHECKS = [
+    _spec(
+        "execution_windows",
+        "windows_inside_day",
+        "Windows start in the day and last 5 min or more.",
+    ),
+    _spec("execution_windows", "windows_have_signal_change", "Every window holds a target change."),
+]
+TICK_CHECKS = [
+    _spec("tick_windows", "ticks_schema", "Trades and quotes match the tick schemas."),
+    _spec(
+        "tick_windows", "ticks_sorted_inside_windows", "Ticks are sorted and inside their windows."
+    ),
+]
+
+
+def _result(name: str, asset: str, problems: list[str], **metadata: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=name,
+        asset_key=asset,
+        passed=not problems,
+        metadata={
+            "n_problems": len(problems),
+            "problems": "\n".join(problems[:20]) or "none",
+            **metadata,
+        },
+    )
+
+
+# --- rules ---------------------------------------------------------------------------------
+
+
+def reference_frame(reference: InstrumentReference) -> pl.DataFrame:
+    rows = [spec.model_dump(mode="json") for spec in reference.specs()]
+    return pl.DataFrame(rows).with_columns(pl.col(pl.Decimal).cast(pl.String))
+
+
+def instrument_problems(reference: InstrumentReference) -> list[str]:
+    problems = []
+    for spec in reference.specs():
+        if spec.taker_fee < 0 or spec.taker_fee > 0.01:
+            problems.append(f"{spec.key}: taker fee {spec.taker_fee} outside [0, 1%]")
+        if spec.maker_fee > spec.taker_fee:
+            problems.append(
+                f"{spec.key}: maker fee {spec.maker_fee} above taker fee {spec.taker_fee}"
+            )
+    if not len(reference):
+        problems.append("the reference lists no instruments")
+    return problems
+
+
+def schema_problems(frame: pl.DataFrame, schema: pa.DataFrameSchema, what: str) -> list[str]:
+    try:
+        schema.validate(frame, lazy=True)
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases.head(20)
+        return [
+            f"{what}: column {r['column']} failed {r['check']} at row {r['index']}"
+            for r in cases.iter_rows(named=True)
+        ]
+    return []
+
+
+def window_day_problems(windows: pl.DataFrame, day: dt.date) -> list[str]:
+    start, end = day_start_ns(day), day_start_ns(day) + NS_PER_DAY
+    length = int(WINDOW_LENGTH.total_seconds() * 1e9)
+    problems = []
+    ws = windows["window_start"].dt.epoch("ns").to_list()
+    we = windows["window_end"].dt.epoch("ns").to_list()
+    for i, (s, e) in enumerate(zip(ws, we, strict=True)):
+        if not start <= s < end:
+            problems.append(f"window {i}: starts outside {day} ({windows['window_start'][i]})")
+        if e - s < length:
+            problems.append(f"window {i}: shorter than {WINDOW_LENGTH}")
+        if e > end + length:
+            problems.append(f"window {i}: ends more than {WINDOW_LENGTH} after the day")
+    return problems
+
+
+def windows_without_events(windows: pl.DataFrame, events: pl.DataFrame) -> list[str]:
+    """Windows that contain no target change on a signal key that maps to them."""
+    starts = events.select(
+        pl.col("instrument_key").alias("signal_key"), pl.col("ts_event").alias("event_ts")
+    )
+    matched = (
+        windows.with_row_index("row")
+        .explode("signal_keys")
+        .join(starts, left_on="signal_keys", right_on="signal_key", how="inner")
+        .filter(
+            (pl.col("event_ts") >= pl.col("window_start"))
+            & (pl.col("event_ts") < pl.col("window_end"))
+        )["row"]
+        .unique()
+    )
+    lonely = windows.with_row_index("row").filter(~pl.col("row").is_in(matched.implode()))
+    return [
+        f"window {r['row']} {r['instrument_key']} {r['window_start']}: no target change"
+        for r in lonely.iter_rows(named=True)
+    ]
+
+
+def tick_window_problems(frame: pl.DataFrame, windows: pl.DataFrame, what: str) -> list[str]:
+    if frame.is_empty():
+        return []
+    ts = frame["ts_event"].dt.epoch("ns")
+    problems = []
+    unsorted = frame.with_row_index("row").filter(ts.diff() < 0)
+    if len(unsorted):
+        problems.append(f"{what}: not sorted at rows {unsorted['row'].head(5).to_list()}")
+    starts = windows["window_start"].dt.epoch("ns").sort()
+    ends = windows.sort("window_start")["window_end"].dt.epoch("ns")
+    slot = starts.search_sorted(ts, side="right") - 1
+    inside = (slot >= 0) & (ts < ends.gather(slot.clip(0, None)))
+    outside = frame.with_row_index("row").filter(~inside)
+    if len(outside):
+        problems.append(
+            f"{what}: {len(outside)} ticks outside windows, rows {outside['row'].head(5).to_list()}"
+        )
+    return problems
+
+
+# --- Dagster wrappers ------------------------------------------------------------------------
+
+
+def check_instruments(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:
+    committed = artifacts.open_set(stores.results, prefix)
+    raw = artifacts.read_file(stores.results, committed, "reference.json").decode()
+    problems = instrument_problems(parse_reference(raw, source=prefix))
+    yield _result("instruments_valid", "instruments", problems)
+
+
+def check_signals(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:
+    committed = artifacts.open_set(stores.results, prefix)
+    frame = artifacts.read_parquet(stores.results, committed, "signals.parquet")
+    events = artifacts.read_parquet(stores.results, committed, "events.parquet")
+    problems = schema_problems(
+        frame.select(SIGNALS_SCHEMA.columns.keys()), SIGNALS_SCHEMA, "signals"
+    )
+    problems += [
+        f"event row {i}: does not change the target"
+        for i in events.with_row_index("i").filter(pl.col("delta_quantity") == 0)["i"].to_list()
+    ]
+    yield _result("signals_schema", "signals", problems, n_rows=len(frame), n_events=len(events))
+
+
+def check_windows(
+    stores: StoresResource, partition_key: str, prefix: str
+) -> Iterator[dg.AssetCheckResult]:
+    windows = artifacts.read_parquet(
+        stores.results, artifacts.open_set(stores.results, prefix), "windows.parquet"
+    )
+    signals_set = artifacts.open_set(stores.results, artifact_prefix("signals", partition_key))
+    events = artifacts.read_parquet(stores.results, signals_set, "events.parquet")
+    day = dt.date.fromisoformat(partition_key)
+    yield _result("windows_inside_day", "execution_windows", window_day_problems(windows, day))
+    yield _result(
+        "windows_have_signal_change", "execution_windows", windows_without_events(windows, events)
+    )
+
+
+def check_tick_windows(
+    stores: StoresResource, partition_key: str, prefix: str
+) -> Iterator[dg.AssetCheckResult]:
+    committed = artifacts.open_set(stores.results, prefix)
+    windows_set = artifacts.open_set(
+        stores.results, artifact_prefix("execution_windows", partition_key)
+    )
+    windows = artifacts.read_parquet(stores.results, windows_set, "windows.parquet")
+    schema_issues: list[str] = []
+    window_issues: list[str] = []
+    for name, (instrument_key, kind) in committed.metadata["index"].items():
+        frame = artifacts.read_parquet(stores.results, committed, name)
+        schema_issues += schema_problems(frame, SCHEMAS[TickKind(kind)], name)
+        own = windows.filter(pl.col("instrument_key") == instrument_key)
+        window_issues += tick_window_problems(frame, own, name)
+    yield _result("ticks_schema", "tick_windows", schema_issues)
+    yield _result("ticks_sorted_inside_windows", "tick_windows", window_issues)

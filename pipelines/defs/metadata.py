@@ -1,0 +1,33 @@
+"""Helpers that turn frames and reports into Dagster metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+
+def _cell(value: Any) -> str | int | float | bool | None:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def table_preview(frame: pl.DataFrame, rows: int = 10) -> dg.TableMetadataValue:
+    """The first ``rows`` rows as a Dagster table (shown in the UI's asset page)."""
+    head = frame.head(rows)
+    schema = dg.TableSchema(
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in head.schema.items()]
+    )
+    records = [
+        dg.TableRecord({k: _cell(v) for k, v in row.items()}) for row in head.iter_rows(named=True)
+    ]
+    return dg.MetadataValue.table(records=records, schema=schema)
+
+
+def artifact_prefix(asset: str, partition_key: str) -> str:
+    """Where an asset's committed files for one partition live in the results store."""
+    return f"pipeline/{asset}/{partition_key}"
