@@ -99,6 +99,7 @@ def demo(
     typer.echo(
         f"I/O: read {io_report['bytes_read']:,} of {io_report['bytes_full_days']:,} bytes "
         f"of the day files: reduction {io_report['reduction']:.1%} "
+        f"(ideal {io_report['ideal_reduction']:.1%}: the window rows' share of the day) "
         f"(read amplification {io_report['read_amplification']:.3f})"
     )
     typer.echo(f"results in {stores.results_url}/pipeline/; UI: make dagster-dev")

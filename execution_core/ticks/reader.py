@@ -33,6 +33,7 @@ class WindowRead:
 
     frame: pl.DataFrame
     rows_read: int  # rows decoded (whole row groups)
+    rows_total: int  # rows in the day file
     bytes_read: int  # bytes fetched from the store, index included
     bytes_full: int  # size of the day file
     row_groups_read: int
@@ -71,6 +72,7 @@ class _Collector:
         self.windows, self.where = windows, where
         self.parts: list[pl.DataFrame] = []
         self.rows_read = 0
+        self.rows_total = 0
         self.groups = 0
         self._last: int | None = None
 
@@ -105,6 +107,7 @@ def _read_with_index(store: ObjectStore, key: str, size: int, collector: _Collec
     table = store.read_range(ikey, rowgroup_index.HEADER.size, table_bytes)
     index = rowgroup_index.decode_table(n, parquet_size, table, where)
     e = index.entries
+    collector.rows_total = int(e["num_rows"].sum())
     wanted = np.unique(np.concatenate([index.overlapping(s, t) for s, t in collector.windows]))
     for first, last in _runs(wanted):
         data_start = int(e["data_offset"][first])
@@ -130,6 +133,7 @@ def _read_with_footer(store: ObjectStore, key: str, collector: _Collector) -> in
     """Standard path: parse the footer, prune row groups by ts_event statistics."""
     pf = pq.ParquetFile(store.open_input(key), page_checksum_verification=True)
     ts_col = pf.schema_arrow.get_field_index("ts_event")
+    collector.rows_total = pf.metadata.num_rows
     wanted = []
     for g in range(pf.metadata.num_row_groups):
         stats = pf.metadata.row_group(g).column(ts_col).statistics
@@ -171,6 +175,7 @@ def read_windows(
     return WindowRead(
         frame=frame if frame is not None else empty_frame(kind),
         rows_read=collector.rows_read,
+        rows_total=collector.rows_total,
         bytes_read=store.read_stats.bytes_read - before,
         bytes_full=size,
         row_groups_read=collector.groups,

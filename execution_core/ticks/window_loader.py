@@ -30,6 +30,7 @@ class IOReport:
     bytes_read: int = 0
     bytes_full_days: int = 0
     rows_read: int = 0
+    rows_full_days: int = 0
     window_rows: int = 0
     files: int = 0
     missing_spill_files: list[str] = field(default_factory=list)
@@ -37,6 +38,11 @@ class IOReport:
     @property
     def reduction(self) -> float:
         return 1.0 - self.bytes_read / self.bytes_full_days if self.bytes_full_days else 0.0
+
+    @property
+    def ideal_reduction(self) -> float:
+        """What reading exactly the window rows would save (by rows)."""
+        return 1.0 - self.window_rows / self.rows_full_days if self.rows_full_days else 0.0
 
     @property
     def read_amplification(self) -> float:
@@ -47,6 +53,7 @@ class IOReport:
             "bytes_read": self.bytes_read,
             "bytes_full_days": self.bytes_full_days,
             "reduction": round(self.reduction, 6),
+            "ideal_reduction": round(self.ideal_reduction, 6),
             "rows_read": self.rows_read,
             "window_rows": self.window_rows,
             "read_amplification": round(self.read_amplification, 6),
@@ -106,6 +113,7 @@ def load_tick_windows(
                 report.bytes_read += result.bytes_read
                 report.bytes_full_days += result.bytes_full
                 report.rows_read += result.rows_read
+                report.rows_full_days += result.rows_total
                 report.window_rows += len(result.frame)
                 report.files += 1
                 parts.append(result.frame)
