@@ -54,8 +54,8 @@ def generate(day: dt.date, scale: float, seed: int, stores: StoresResource) -> N
         )
     typer.echo(
         f"demo data for {day}: {report.trades:,} trades, {report.quotes:,} quotes "
-        f"({report.tick_bytes / 1e6:.1f} MB) in {stores.ticks_url}; "
-        f"{len(report.signal_files)} signal files in {stores.signals_url}"
+        f"({report.tick_bytes / 1e6:.1f} MB) in {stores.url('ticks')}; "
+        f"{len(report.signal_files)} signal files in {stores.url('signals')}"
     )
 
 
@@ -102,7 +102,7 @@ def demo(
         f"(ideal {io_report['ideal_reduction']:.1%}: the window rows' share of the day) "
         f"(read amplification {io_report['read_amplification']:.3f})"
     )
-    typer.echo(f"results in {stores.results_url}/pipeline/; UI: make dagster-dev")
+    typer.echo(f"results in {stores.url('results')}/pipeline/; UI: make dagster-dev")
 
 
 @app.command("generate-demo")

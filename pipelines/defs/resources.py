@@ -22,40 +22,49 @@ from execution_core.stores import ObjectStore, open_store
 DEFAULT_STORE_ROOT = "file://runtime/store"
 
 
-def _default_url(name: str) -> str:
+def _env_url(name: str) -> str:
     return os.environ.get(f"EXEC_{name.upper()}_STORE_URL", f"{DEFAULT_STORE_ROOT}/{name}")
 
 
 class StoresResource(dg.ConfigurableResource):
-    """The four logical stores of ARCHITECTURE.md, each its own URL."""
+    """The four logical stores of ARCHITECTURE.md, each its own URL.
 
-    instruments_url: str = _default_url("instruments")
-    ticks_url: str = _default_url("ticks")
-    signals_url: str = _default_url("signals")
-    results_url: str = _default_url("results")
-    gcs_project: str | None = os.environ.get("EXEC_GCS_PROJECT")
+    An empty URL means: ``EXEC_<NAME>_STORE_URL`` from the environment when the store is
+    opened, else ``file://runtime/store/<name>``.
+    """
 
-    def _open(self, url: str) -> ObjectStore:
+    instruments_url: str = ""
+    ticks_url: str = ""
+    signals_url: str = ""
+    results_url: str = ""
+    gcs_project: str | None = None
+
+    def url(self, name: str) -> str:
+        return str(getattr(self, f"{name}_url")) or _env_url(name)
+
+    def _open(self, name: str) -> ObjectStore:
+        url = self.url(name)
         client = None
         if url.startswith("gs://"):
-            client = GCSResource(project=self.gcs_project).get_client()
+            project = self.gcs_project or os.environ.get("EXEC_GCS_PROJECT")
+            client = GCSResource(project=project).get_client()
         return open_store(url, gcs_client=client)
 
     @cached_property
     def ticks(self) -> ObjectStore:
-        return self._open(self.ticks_url)
+        return self._open("ticks")
 
     @cached_property
     def signals(self) -> ObjectStore:
-        return self._open(self.signals_url)
+        return self._open("signals")
 
     @cached_property
     def results(self) -> ObjectStore:
-        return self._open(self.results_url)
+        return self._open("results")
 
     @cached_property
     def instruments(self) -> ObjectStore:
-        return self._open(self.instruments_url)
+        return self._open("instruments")
 
 
 REFERENCE_KEY = "reference.json"

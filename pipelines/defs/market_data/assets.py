@@ -7,7 +7,7 @@ blocking checks on what was committed, so a bad partition never feeds the next a
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import polars as pl
@@ -35,7 +35,9 @@ def reference_for(stores: StoresResource, partition_key: str) -> InstrumentRefer
     return parse_reference(raw, source=stores.results.describe(committed.prefix))
 
 
-def venue_resolver(reference: InstrumentReference):
+def venue_resolver(reference: InstrumentReference) -> Callable[[str], list[str]]:
+    """The venue instrument keys a signal's instrument key may trade on."""
+
     def venues_for(key: str) -> list[str]:
         return [spec.key for spec in reference.venues_listing(CanonicalId.parse(key))]
 
