@@ -57,7 +57,7 @@ def execution_events(
     frame = (
         signals.with_row_index("_order")
         .sort(["ts_event", "_order"])
-        .join(prior, on=group, how="left")
+        .join(prior, on=group, how="left", maintain_order="left")
         .with_columns(
             pl.col("target_quantity")
             .shift(1)

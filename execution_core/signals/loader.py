@@ -14,7 +14,7 @@ import json
 import pandera.errors
 import polars as pl
 
-from execution_core.errors import DataError, InvalidInstrumentIdError
+from execution_core.errors import DataError, InvalidInstrumentIdError, UnknownInstrumentError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.signals.schema import OPTIONAL_SIGNAL_COLUMNS, SIGNAL_COLUMNS, SIGNALS_SCHEMA
@@ -56,6 +56,31 @@ def _parse(data: bytes, where: str) -> pl.DataFrame:
         raise DataError(f"{where}: columns have the wrong types ({exc})") from exc
 
 
+def _check_dtypes(frame: pl.DataFrame, where: str) -> None:
+    """No silent reinterpretation: timestamps must be datetimes, quantities numbers, ids text."""
+    schema = frame.schema
+    problems = []
+    if not isinstance(schema["ts_event"], pl.Datetime):
+        problems.append(f"ts_event is {schema['ts_event']}, expected a timestamp")
+    if not (schema["target_quantity"].is_float() or schema["target_quantity"].is_integer()):
+        problems.append(f"target_quantity is {schema['target_quantity']}, expected a number")
+    for column in ("strategy_id", "instrument_key", *OPTIONAL_SIGNAL_COLUMNS):
+        if schema[column] not in (pl.String, pl.Null):
+            problems.append(f"{column} is {schema[column]}, expected a string")
+    if problems:
+        raise DataError(f"{where}: columns have the wrong types: " + "; ".join(problems))
+
+
+def _check_strategy(frame: pl.DataFrame, strategy_id: str, where: str) -> None:
+    others = frame.with_row_index("row").filter(pl.col("strategy_id") != strategy_id)
+    if len(others):
+        first = others.row(0, named=True)
+        raise DataError(
+            f"{where}: row {first['row']}: strategy_id {first['strategy_id']!r} does not "
+            f"match the file's strategy {strategy_id!r}"
+        )
+
+
 def _check_rows(frame: pl.DataFrame, day: dt.date, where: str) -> None:
     ts = frame["ts_event"].dt.epoch("ns")
     start = day_start_ns(day)
@@ -84,7 +109,11 @@ def check_instruments(frame: pl.DataFrame, reference: InstrumentReference, where
             cid = CanonicalId.parse(key)
         except InvalidInstrumentIdError as exc:
             raise DataError(f"{where}: row {row}: {exc}") from None
-        if not reference.venues_listing(cid):
+        try:
+            listed = reference.venues_listing(cid)
+        except UnknownInstrumentError:
+            listed = []
+        if not listed:
             known = ", ".join(reference.keys())
             raise DataError(
                 f"{where}: row {row}: unknown instrument {key!r}: no venue in the instrument "
@@ -104,12 +133,7 @@ def read_signal_file(
         raise DataError(describe_schema_errors(exc, where)) from None
     _check_rows(frame, day, where)
     check_instruments(frame, reference, where)
-    strategies = frame["strategy_id"].unique().to_list()
-    expected = key.split("/", 1)[0]
-    if strategies and strategies != [expected]:
-        raise DataError(
-            f"{where}: strategy_id {strategies} does not match the file's strategy {expected!r}"
-        )
+    _check_strategy(frame, key.split("/", 1)[0], where)
     return frame
 
 
@@ -154,6 +178,7 @@ def write_signal_file(
         raise DataError(describe_schema_errors(exc, where)) from None
     _check_rows(frame, day, where)
     check_instruments(frame, reference, where)
+    _check_strategy(frame, strategy_id, where)
     sink = io.BytesIO()
     frame.write_parquet(sink, compression="zstd")
     store.write_bytes(key, sink.getvalue())

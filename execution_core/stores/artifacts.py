@@ -65,10 +65,15 @@ def commit(
 def open_set(store: ObjectStore, prefix: str) -> ArtifactSet:
     """The committed set at ``prefix``; DataError if there is none."""
     prefix = prefix.rstrip("/")
+    where = store.describe(f"{prefix}/{MANIFEST}")
     try:
         manifest = json.loads(store.read_bytes(f"{prefix}/{MANIFEST}"))
     except ObjectNotFoundError:
         raise DataError(f"no committed artifacts at {store.describe(prefix)}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{where}: corrupt manifest ({exc})") from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise DataError(f"{where}: corrupt manifest (no 'files' object)")
     return ArtifactSet(prefix, manifest["files"], manifest.get("metadata", {}))
 
 
@@ -76,7 +81,10 @@ def read_file(store: ObjectStore, artifacts: ArtifactSet, name: str) -> bytes:
     """One file of a committed set, checked against its manifest entry."""
     if name not in artifacts.files:
         raise DataError(f"{store.describe(artifacts.prefix)}: no file {name!r} in the manifest")
-    data = store.read_bytes(f"{artifacts.prefix}/{name}")
+    try:
+        data = store.read_bytes(f"{artifacts.prefix}/{name}")
+    except ObjectNotFoundError as exc:
+        raise DataError(f"committed file is gone: {exc}") from None
     if hashlib.sha256(data).hexdigest() != artifacts.files[name]["sha256"]:
         raise DataError(
             f"{store.describe(artifacts.prefix)}/{name}: content does not match manifest"
