@@ -68,14 +68,24 @@ def materialize_market_data(day: dt.date, stores: StoresResource) -> dict[str, o
         raise_on_error=False,
     )
     if not result.success:
-        failure = next((e for e in result.all_events if e.is_failure), None)
-        message = failure.message if failure else "unknown failure"
-        raise typer.Exit(code=_fail(f"market data run failed: {message}"))
+        raise typer.Exit(code=_fail(f"market data run failed: {_failure_message(result)}"))
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     if failed:
         raise typer.Exit(code=_fail(f"blocking checks failed: {', '.join(failed)}"))
     committed = artifacts.open_set(stores.results, artifact_prefix("tick_windows", day.isoformat()))
     return json.loads(artifacts.read_file(stores.results, committed, "io.json"))
+
+
+def _failure_message(result: dg.ExecuteInProcessResult) -> str:
+    """The root cause of the first failed step (e.g. the DataError naming the bad file)."""
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data.error is not None:
+            error = event.step_failure_data.error
+            # Dagster wraps the user's exception; report that one, not what it was raised from.
+            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
+                error = error.cause
+            return f"step {event.step_key}: {error.message.strip()}"
+    return "unknown failure (see the Dagster run logs)"
 
 
 def _fail(message: str) -> int:

@@ -62,6 +62,11 @@ def commit(
     return ArtifactSet(prefix, listing, dict(metadata or {}))
 
 
+def retract(store: ObjectStore, prefix: str) -> None:
+    """Withdraw a committed set (its files stay, unreadable through ``open_set``)."""
+    store.delete(f"{prefix.rstrip('/')}/{MANIFEST}")
+
+
 def open_set(store: ObjectStore, prefix: str) -> ArtifactSet:
     """The committed set at ``prefix``; DataError if there is none."""
     prefix = prefix.rstrip("/")

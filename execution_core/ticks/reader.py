@@ -21,10 +21,9 @@ from execution_core.stores.base import ObjectStore
 from execution_core.ticks import rowgroup_index
 from execution_core.ticks.layout import index_key
 from execution_core.ticks.schema import TickKind, empty_frame
+from execution_core.ticks.windows import Window, inside_windows
 
 log = logging.getLogger(__name__)
-
-Window = tuple[int, int]  # [start_ns, end_ns)
 
 
 @dataclass(frozen=True)
@@ -49,13 +48,6 @@ def _runs(indices: np.ndarray) -> Iterator[tuple[int, int]]:
     ends = np.concatenate([breaks, [len(indices) - 1]])
     for s, e in zip(starts, ends, strict=True):
         yield int(indices[s]), int(indices[e])
-
-
-def _inside(ts: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
-    starts = np.array([w[0] for w in windows], dtype=np.int64)
-    ends = np.array([w[1] for w in windows], dtype=np.int64)
-    slot = np.searchsorted(starts, ts, side="right") - 1
-    return (slot >= 0) & (ts < ends[np.clip(slot, 0, None)])
 
 
 def _check_sorted(ts: np.ndarray, previous_last: int | None, where: str, group: int) -> None:
@@ -85,7 +77,7 @@ class _Collector:
             self._last = int(ts[-1])
         self.rows_read += len(frame)
         self.groups += 1
-        mask = _inside(ts, self.windows)
+        mask = inside_windows(ts, self.windows)
         if mask.any():
             self.parts.append(frame.filter(pl.Series(mask)))
 

@@ -17,8 +17,9 @@ import polars as pl
 from execution_core.errors import DataError
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns, tick_key
-from execution_core.ticks.reader import Window, read_windows
+from execution_core.ticks.reader import read_windows
 from execution_core.ticks.schema import TickKind, empty_frame
+from execution_core.ticks.windows import Window
 
 log = logging.getLogger(__name__)
 

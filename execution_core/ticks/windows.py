@@ -8,11 +8,14 @@ Windows of the same venue instrument that overlap or touch merge into one.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+import numpy as np
 import polars as pl
 
 WINDOW_LENGTH = dt.timedelta(minutes=5)
+
+Window = tuple[int, int]  # [start_ns, end_ns)
 
 WINDOW_COLUMNS: dict[str, pl.DataType] = {
     "instrument_key": pl.String(),
@@ -82,3 +85,13 @@ def window_coverage(windows: pl.DataFrame) -> dt.timedelta:
         return dt.timedelta(0)
     total = (windows["window_end"] - windows["window_start"]).sum()
     return total if isinstance(total, dt.timedelta) else dt.timedelta(0)
+
+
+def inside_windows(ts_ns: np.ndarray, windows: Sequence[Window]) -> np.ndarray:
+    """Mask of the timestamps inside any of ``windows`` (sorted and non-overlapping)."""
+    if not len(windows):
+        return np.zeros(len(ts_ns), dtype=bool)
+    starts = np.array([w[0] for w in windows], dtype=np.int64)
+    ends = np.array([w[1] for w in windows], dtype=np.int64)
+    slot = np.searchsorted(starts, ts_ns, side="right") - 1
+    return (slot >= 0) & (ts_ns < ends[np.clip(slot, 0, None)])

@@ -2,7 +2,8 @@
 
 Each asset validates its input (raising a DataError that names the file and row), commits
 its files atomically to the results store (``pipeline/<asset>/<day>/``), and then runs its
-blocking checks on what was committed, so a bad partition never feeds the next asset.
+blocking checks on what was committed. A failed blocking check stops the downstream assets
+of the run and withdraws the committed set, so no later run reads it either.
 """
 
 import datetime as dt
@@ -72,7 +73,9 @@ def instruments(
             "preview": table_preview(frame),
         }
     )
-    yield from checks.check_instruments(stores, prefix)
+    yield from checks.retracting_on_failure(
+        stores, prefix, checks.check_instruments(stores, prefix)
+    )
 
 
 @dg.asset(
@@ -111,7 +114,7 @@ def signals(
             "events_preview": table_preview(events),
         }
     )
-    yield from checks.check_signals(stores, prefix)
+    yield from checks.retracting_on_failure(stores, prefix, checks.check_signals(stores, prefix))
 
 
 @dg.asset(
@@ -144,7 +147,9 @@ def execution_windows_asset(
             "preview": table_preview(windows),
         }
     )
-    yield from checks.check_windows(stores, context.partition_key, prefix)
+    yield from checks.retracting_on_failure(
+        stores, prefix, checks.check_windows(stores, context.partition_key, prefix)
+    )
 
 
 def tick_artifact_name(instrument_key: str, kind: str) -> str:
@@ -214,7 +219,9 @@ def tick_windows(
             "per_instrument": table_preview(summary, rows=50),
         }
     )
-    yield from checks.check_tick_windows(stores, context.partition_key, prefix)
+    yield from checks.retracting_on_failure(
+        stores, prefix, checks.check_tick_windows(stores, context.partition_key, prefix)
+    )
 
 
 MARKET_DATA_ASSETS = [instruments, signals, execution_windows_asset, tick_windows]

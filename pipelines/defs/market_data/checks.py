@@ -20,7 +20,7 @@ from execution_core.signals.schema import SIGNALS_SCHEMA
 from execution_core.stores import artifacts
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
 from execution_core.ticks.schema import SCHEMAS, TickKind
-from execution_core.ticks.windows import WINDOW_LENGTH
+from execution_core.ticks.windows import WINDOW_LENGTH, inside_windows
 from pipelines.defs.metadata import artifact_prefix
 from pipelines.defs.resources import StoresResource
 
@@ -97,6 +97,7 @@ def schema_problems(frame: pl.DataFrame, schema: pa.DataFrameSchema, what: str) 
         cases = exc.failure_cases.head(20)
         return [
             f"{what}: column {r['column']} failed {r['check']} at row {r['index']}"
+            f" (failure case {r['failure_case']})"
             for r in cases.iter_rows(named=True)
         ]
     return []
@@ -148,11 +149,16 @@ def tick_window_problems(frame: pl.DataFrame, windows: pl.DataFrame, what: str) 
     unsorted = frame.with_row_index("row").filter(ts.diff() < 0)
     if len(unsorted):
         problems.append(f"{what}: not sorted at rows {unsorted['row'].head(5).to_list()}")
-    starts = windows["window_start"].dt.epoch("ns").sort()
-    ends = windows.sort("window_start")["window_end"].dt.epoch("ns")
-    slot = starts.search_sorted(ts, side="right") - 1
-    inside = (slot >= 0) & (ts < ends.gather(slot.clip(0, None)))
-    outside = frame.with_row_index("row").filter(~inside)
+    ordered = windows.sort("window_start")
+    spans = list(
+        zip(
+            ordered["window_start"].dt.epoch("ns").to_list(),
+            ordered["window_end"].dt.epoch("ns").to_list(),
+            strict=True,
+        )
+    )
+    inside = inside_windows(ts.to_numpy(), spans)
+    outside = frame.with_row_index("row").filter(~pl.Series(inside))
     if len(outside):
         problems.append(
             f"{what}: {len(outside)} ticks outside windows, rows {outside['row'].head(5).to_list()}"
@@ -161,6 +167,19 @@ def tick_window_problems(frame: pl.DataFrame, windows: pl.DataFrame, what: str) 
 
 
 # --- Dagster wrappers ------------------------------------------------------------------------
+
+
+def retracting_on_failure(
+    stores: StoresResource, prefix: str, results: Iterator[dg.AssetCheckResult]
+) -> Iterator[dg.AssetCheckResult]:
+    """Pass check results through; if a blocking check failed, withdraw the committed set,
+    so no later run (not only this one) reads a partition that failed its checks."""
+    failed = False
+    for result in results:
+        failed = failed or not result.passed
+        yield result
+    if failed:
+        artifacts.retract(stores.results, prefix)
 
 
 def check_instruments(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:

@@ -1,0 +1,62 @@
+"""The Dagster code location loads, and declares the market-data graph it promises."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import defs
+from pipelines.defs.resources import StoresResource
+
+ASSETS = ["instruments", "signals", "execution_windows", "tick_windows"]
+UPSTREAM = {
+    "instruments": set(),
+    "signals": {"instruments"},
+    "execution_windows": {"signals"},
+    "tick_windows": {"execution_windows"},
+}
+CHECKS = {
+    "instruments": {"instruments_valid"},
+    "signals": {"signals_schema"},
+    "execution_windows": {"windows_inside_day", "windows_have_signal_change"},
+    "tick_windows": {"ticks_schema", "ticks_sorted_inside_windows"},
+}
+
+
+def test_definitions_are_loadable() -> None:
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_the_four_assets_exist_in_a_chain() -> None:
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == set(ASSETS)
+    for asset, parents in UPSTREAM.items():
+        node = graph.get(dg.AssetKey(asset))
+        assert {key.to_user_string() for key in node.parent_keys} == parents
+
+
+def test_every_asset_is_daily_partitioned() -> None:
+    for asset in ASSETS:
+        partitions = defs.resolve_assets_def(asset).partitions_def
+        assert isinstance(partitions, dg.DailyPartitionsDefinition), asset
+        assert partitions.timezone == "UTC"
+
+
+@pytest.mark.parametrize("asset", ASSETS)
+def test_every_asset_has_blocking_checks(asset: str) -> None:
+    specs = list(defs.resolve_assets_def(asset).check_specs)
+    assert {spec.name for spec in specs} == CHECKS[asset]
+    assert all(spec.blocking for spec in specs), [s.name for s in specs if not s.blocking]
+    assert all(spec.asset_key == dg.AssetKey(asset) for spec in specs)
+
+
+def test_market_data_job_selects_the_four_assets() -> None:
+    job = defs.resolve_job_def("market_data_job")
+    selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
+    assert selected == set(ASSETS)
+    assert isinstance(job.partitions_def, dg.DailyPartitionsDefinition)
+
+
+def test_stores_resource_is_bound() -> None:
+    assert isinstance((defs.resources or {})["stores"], StoresResource)

@@ -1,0 +1,113 @@
+"""The import contracts of pyproject.toml ([tool.importlinter]) hold, and really bite.
+
+execution_core is shared and imports neither pipelines nor live_daemon; pipelines and
+live_daemon never import each other.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
+
+
+def lint_imports(cwd: Path, config: Path, pythonpath: Path) -> subprocess.CompletedProcess[str]:
+    if not LINT_IMPORTS.exists():
+        pytest.fail(f"lint-imports not found next to {sys.executable}")
+    env = {**os.environ, "PYTHONPATH": str(pythonpath)}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--config", str(config), "--no-cache", "--no-logo"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_contracts_are_kept() -> None:
+    result = lint_imports(REPO_ROOT, REPO_ROOT / "pyproject.toml", REPO_ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def _write(root: Path, module: str, source: str = "") -> None:
+    path = root / Path(*module.split(".")).with_suffix(".py")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(source)
+
+
+def test_the_contracts_catch_violations(tmp_path: Path) -> None:
+    """The repository's own contracts, run on a small tree that breaks both."""
+    importlinter = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    assert len(importlinter["contracts"]) == 2
+    # JSON strings and string arrays are valid TOML values
+    lines = [f"root_packages = {json.dumps(importlinter['root_packages'])}"]
+    for contract in importlinter["contracts"]:
+        lines.append("\n[[tool.importlinter.contracts]]")
+        lines += [f"{key} = {json.dumps(value)}" for key, value in contract.items()]
+    config = tmp_path / "contracts.toml"
+    config.write_text("[tool.importlinter]\n" + "\n".join(lines) + "\n")
+
+    tree = tmp_path / "src"
+    for package in ("execution_core", "pipelines", "live_daemon"):
+        _write(tree, f"{package}.__init__")
+    _write(tree, "execution_core.fine", "import os\n")
+    _write(tree, "execution_core.leaky", "from pipelines import cli\n")
+    _write(tree, "pipelines.cli", "import execution_core.fine\n")
+    _write(tree, "live_daemon.main", "import pipelines.cli\n")
+
+    result = lint_imports(tmp_path, config, tree)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "Contracts: 0 kept, 2 broken." in output
+    assert "execution_core.leaky -> pipelines.cli" in output
+    assert "live_daemon.main -> pipelines.cli" in output
+
+    # and the same tree without the bad imports passes
+    _write(tree, "execution_core.leaky", "import execution_core.fine\n")
+    _write(tree, "live_daemon.main", "import execution_core.fine\n")
+    result = lint_imports(tmp_path, config, tree)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 2 kept, 0 broken." in result.stdout
+
+
+def _imported_roots(path: Path) -> set[str]:
+    """Top-level packages imported anywhere in a file (also inside functions)."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("execution_core", {"pipelines", "live_daemon"}),
+        ("pipelines", {"live_daemon"}),
+        ("live_daemon", {"pipelines"}),
+    ],
+)
+def test_no_forbidden_import_statements(package: str, forbidden: set[str]) -> None:
+    """Second line of defence, independent of import-linter: scan the sources."""
+    files = sorted((REPO_ROOT / package).rglob("*.py"))
+    assert files
+    offenders = {
+        str(f.relative_to(REPO_ROOT)): sorted(_imported_roots(f) & forbidden)
+        for f in files
+        if _imported_roots(f) & forbidden
+    }
+    assert offenders == {}
