@@ -25,8 +25,13 @@ from execution_core.ticks.writer import write_tick_day
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.metadata import artifact_prefix
 from pipelines.defs.resources import StoresResource, read_reference_source
+from pipelines.settings import stores_from_config
 
 DEMO_DAY = dt.date(2025, 1, 15)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option(help="JSON config (see config/execution_services.json).")
+]
 
 app = typer.Typer(help="Execution Services pipelines.", no_args_is_help=True)
 log = logging.getLogger("exec_services")
@@ -98,9 +103,10 @@ def demo(
     day: Annotated[str, typer.Option(help="Demo day (YYYY-MM-DD).")] = DEMO_DAY.isoformat(),
     scale: Annotated[float, typer.Option(help="Multiplies the number of ticks.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 7,
+    config: ConfigOption = None,
 ) -> None:
     """Generate the demo day, materialize the market-data assets, print the I/O saved."""
-    stores = StoresResource()
+    stores = stores_from_config(config)
     the_day = dt.date.fromisoformat(day)
     generate(the_day, scale, seed, stores)
     typer.echo(f"materializing instruments, signals, execution_windows, tick_windows for {day}…")
@@ -120,9 +126,10 @@ def generate_demo(
     day: Annotated[str, typer.Option(help="Day (YYYY-MM-DD).")] = DEMO_DAY.isoformat(),
     scale: Annotated[float, typer.Option(help="Multiplies the number of ticks.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Seed.")] = 7,
+    config: ConfigOption = None,
 ) -> None:
     """Only generate the demo data into the tick and signal stores."""
-    generate(dt.date.fromisoformat(day), scale, seed, StoresResource())
+    generate(dt.date.fromisoformat(day), scale, seed, stores_from_config(config))
 
 
 CONVERTERS = {
@@ -143,13 +150,14 @@ def convert(
     instrument: Annotated[
         str, typer.Option(help="Canonical ID, e.g. BINANCE-SPOT:SPOT_PAIR:BTC-USDT")
     ],
+    config: ConfigOption = None,
 ) -> None:
     """Convert a real exchange file into the tick store (one file per UTC day it covers)."""
     if fmt not in CONVERTERS:
         raise typer.BadParameter(f"unknown format {fmt!r}; expected one of {', '.join(CONVERTERS)}")
     reader, kind = CONVERTERS[fmt]
     frame = reader(path)
-    stores = StoresResource()
+    stores = stores_from_config(config)
     days = frame["ts_event"].dt.date().unique().sort().to_list()
     for day in days:
         part = frame.filter(pl.col("ts_event").dt.date() == day)
