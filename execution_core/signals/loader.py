@@ -127,13 +127,24 @@ def read_signal_file(
     """One validated signal file."""
     where = store.describe(key)
     frame = _parse(store.read_bytes(key), where)
+    return validate_signals(frame, key.split("/", 1)[0], day, reference, where)
+
+
+def validate_signals(
+    frame: pl.DataFrame,
+    strategy_id: str,
+    day: dt.date,
+    reference: InstrumentReference,
+    where: str,
+) -> pl.DataFrame:
+    """Schema, timestamps inside ``day``, params JSON, known instruments, one strategy."""
     try:
         frame = SIGNALS_SCHEMA.validate(frame, lazy=True)
     except pandera.errors.SchemaErrors as exc:
         raise DataError(describe_schema_errors(exc, where)) from None
     _check_rows(frame, day, where)
     check_instruments(frame, reference, where)
-    _check_strategy(frame, key.split("/", 1)[0], where)
+    _check_strategy(frame, strategy_id, where)
     return frame
 
 
@@ -172,13 +183,7 @@ def write_signal_file(
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
     frame = frame.select(list(SIGNAL_COLUMNS)).sort("ts_event", maintain_order=True)
-    try:
-        frame = SIGNALS_SCHEMA.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        raise DataError(describe_schema_errors(exc, where)) from None
-    _check_rows(frame, day, where)
-    check_instruments(frame, reference, where)
-    _check_strategy(frame, strategy_id, where)
+    frame = validate_signals(frame, strategy_id, day, reference, where)
     sink = io.BytesIO()
     frame.write_parquet(sink, compression="zstd")
     store.write_bytes(key, sink.getvalue())
