@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.defs.backtest.assets import BACKTEST_ASSETS
+from pipelines.defs.backtest.schedules import daily_backtest_job, daily_backtest_schedule
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.resources import StoresResource
 
@@ -14,7 +16,8 @@ market_data_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=MARKET_DATA_ASSETS,
-    jobs=[market_data_job],
+    assets=[*MARKET_DATA_ASSETS, *BACKTEST_ASSETS],
+    jobs=[market_data_job, daily_backtest_job],
+    schedules=[daily_backtest_schedule],
     resources={"stores": StoresResource()},
 )

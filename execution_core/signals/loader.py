@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import json
 
-import pandera.errors
 import polars as pl
 
 from execution_core.errors import DataError, InvalidInstrumentIdError, UnknownInstrumentError
@@ -20,7 +19,7 @@ from execution_core.instruments.reference import InstrumentReference
 from execution_core.signals.schema import OPTIONAL_SIGNAL_COLUMNS, SIGNAL_COLUMNS, SIGNALS_SCHEMA
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
-from execution_core.ticks.writer import describe_schema_errors
+from execution_core.validation import validated
 
 
 def signals_key(strategy_id: str, day: dt.date) -> str:
@@ -138,10 +137,7 @@ def validate_signals(
     where: str,
 ) -> pl.DataFrame:
     """Schema, timestamps inside ``day``, params JSON, known instruments, one strategy."""
-    try:
-        frame = SIGNALS_SCHEMA.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        raise DataError(describe_schema_errors(exc, where)) from None
+    frame = validated(frame, SIGNALS_SCHEMA, where)
     _check_rows(frame, day, where)
     check_instruments(frame, reference, where)
     _check_strategy(frame, strategy_id, where)

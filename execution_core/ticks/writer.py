@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
-import pandera.errors
 import polars as pl
 import pyarrow as arrow
 import pyarrow.parquet as pq
@@ -33,6 +32,7 @@ from execution_core.ticks.layout import (
     tick_key,
 )
 from execution_core.ticks.schema import SCHEMAS, TickKind, arrow_schema
+from execution_core.validation import validated
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +46,9 @@ class TickFileInfo:
     index_bytes: int
 
 
-def describe_schema_errors(exc: pandera.errors.SchemaErrors, where: str, limit: int = 5) -> str:
-    """One line per failing check, naming the column and the first failing rows."""
-    cases = exc.failure_cases
-    lines = []
-    for (column, check), group in cases.group_by(["column", "check"], maintain_order=True):
-        rows = [r for r in group["index"].to_list() if r is not None][:limit]
-        values = [str(v)[:60] for v in group["failure_case"].to_list()[:limit]]
-        lines.append(f"column {column!r} failed {check!r} at rows {rows} (values {values})")
-    return f"{where}: " + "; ".join(lines)
-
-
 def validate_ticks(frame: pl.DataFrame, kind: TickKind, where: str) -> pl.DataFrame:
     """Validate against the tick schema; DataError names the file, columns and rows."""
-    try:
-        return SCHEMAS[kind].validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        raise DataError(describe_schema_errors(exc, where)) from None
+    return validated(frame, SCHEMAS[kind], where)
 
 
 def row_group_bounds(ts_ns: np.ndarray, day: dt.date, layout: RowGroupLayout) -> np.ndarray:

@@ -1,6 +1,8 @@
-"""The Dagster code location loads, and declares the market-data graph it promises."""
+"""The Dagster code location loads, and declares the graph, checks and schedule it promises."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import dagster as dg
 import pytest
@@ -9,17 +11,29 @@ from pipelines.definitions import defs
 from pipelines.defs.resources import StoresResource
 
 ASSETS = ["instruments", "signals", "execution_windows", "tick_windows"]
+RUN_ASSETS = ["backtest_orders", "backtest_fills", "backtest_positions", "backtest_equity_curve"]
+ALL_ASSETS = [*ASSETS, *RUN_ASSETS, "backtest_results"]
 UPSTREAM = {
     "instruments": set(),
     "signals": {"instruments"},
     "execution_windows": {"signals"},
     "tick_windows": {"execution_windows"},
+    **{a: {"instruments", "signals", "tick_windows"} for a in RUN_ASSETS},
+    "backtest_results": set(RUN_ASSETS),
 }
 CHECKS = {
     "instruments": {"instruments_valid"},
     "signals": {"signals_schema"},
     "execution_windows": {"windows_inside_day", "windows_have_signal_change"},
     "tick_windows": {"ticks_schema", "ticks_sorted_inside_windows"},
+    "backtest_results": {
+        "results_schemas",
+        "fills_sum_to_positions",
+        "children_within_primaries",
+        "fills_inside_windows",
+        "fees_non_negative",
+        "equity_is_cash_plus_unrealized",
+    },
 }
 
 
@@ -27,23 +41,23 @@ def test_definitions_are_loadable() -> None:
     dg.Definitions.validate_loadable(defs)
 
 
-def test_the_four_assets_exist_in_a_chain() -> None:
+def test_the_assets_exist_in_a_chain() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == set(ASSETS)
+    assert keys == set(ALL_ASSETS)
     for asset, parents in UPSTREAM.items():
         node = graph.get(dg.AssetKey(asset))
         assert {key.to_user_string() for key in node.parent_keys} == parents
 
 
 def test_every_asset_is_daily_partitioned() -> None:
-    for asset in ASSETS:
+    for asset in ALL_ASSETS:
         partitions = defs.resolve_assets_def(asset).partitions_def
         assert isinstance(partitions, dg.DailyPartitionsDefinition), asset
         assert partitions.timezone == "UTC"
 
 
-@pytest.mark.parametrize("asset", ASSETS)
+@pytest.mark.parametrize("asset", [*ASSETS, "backtest_results"])
 def test_every_asset_has_blocking_checks(asset: str) -> None:
     specs = list(defs.resolve_assets_def(asset).check_specs)
     assert {spec.name for spec in specs} == CHECKS[asset]
@@ -60,3 +74,15 @@ def test_market_data_job_selects_the_four_assets() -> None:
 
 def test_stores_resource_is_bound() -> None:
     assert isinstance((defs.resources or {})["stores"], StoresResource)
+
+
+def test_daily_schedule_runs_the_whole_pipeline_for_yesterday() -> None:
+    schedule = defs.resolve_schedule_def("daily_backtest_schedule")
+    job = defs.resolve_job_def("daily_backtest_job")
+    assert schedule.job_name == "daily_backtest_job"
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == set(ALL_ASSETS)
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2025, 1, 16, 2, 0, tzinfo=dt.UTC)
+    )
+    requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [r.partition_key for r in requests] == ["2025-01-15"]

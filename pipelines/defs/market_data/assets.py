@@ -21,6 +21,7 @@ from execution_core.stores import artifacts
 from execution_core.ticks.layout import tick_key
 from execution_core.ticks.window_loader import load_tick_windows
 from execution_core.ticks.windows import execution_windows, window_coverage
+from pipelines.defs.checking import retracting_on_failure
 from pipelines.defs.market_data import checks
 from pipelines.defs.metadata import artifact_prefix, table_preview
 from pipelines.defs.partitions import daily_partitions, partition_day
@@ -73,9 +74,7 @@ def instruments(
             "preview": table_preview(frame),
         }
     )
-    yield from checks.retracting_on_failure(
-        stores, prefix, checks.check_instruments(stores, prefix)
-    )
+    yield from retracting_on_failure(stores, prefix, checks.check_instruments(stores, prefix))
 
 
 @dg.asset(
@@ -114,7 +113,7 @@ def signals(
             "events_preview": table_preview(events),
         }
     )
-    yield from checks.retracting_on_failure(stores, prefix, checks.check_signals(stores, prefix))
+    yield from retracting_on_failure(stores, prefix, checks.check_signals(stores, prefix))
 
 
 @dg.asset(
@@ -147,7 +146,7 @@ def execution_windows_asset(
             "preview": table_preview(windows),
         }
     )
-    yield from checks.retracting_on_failure(
+    yield from retracting_on_failure(
         stores, prefix, checks.check_windows(stores, context.partition_key, prefix)
     )
 
@@ -219,7 +218,7 @@ def tick_windows(
             "per_instrument": table_preview(summary, rows=50),
         }
     )
-    yield from checks.retracting_on_failure(
+    yield from retracting_on_failure(
         stores, prefix, checks.check_tick_windows(stores, context.partition_key, prefix)
     )
 

@@ -11,8 +11,6 @@ import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
-import pandera.errors
-import pandera.polars as pa
 import polars as pl
 
 from execution_core.instruments.reference import InstrumentReference, parse_reference
@@ -21,51 +19,38 @@ from execution_core.stores import artifacts
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
 from execution_core.ticks.schema import SCHEMAS, TickKind
 from execution_core.ticks.windows import WINDOW_LENGTH, inside_windows
+from execution_core.validation import schema_problems
+from pipelines.defs.checking import blocking_spec
+from pipelines.defs.checking import check_result as _result
 from pipelines.defs.metadata import artifact_prefix
 from pipelines.defs.resources import StoresResource
 
-
-def _spec(asset: str, name: str, description: str) -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(name=name, asset=asset, blocking=True, description=description)
-
-
 INSTRUMENT_CHECKS = [
-    _spec(
+    blocking_spec(
         "instruments", "instruments_valid", "Every key parses; fees, increments and lots are sane."
     ),
 ]
 SIGNAL_CHECKS = [
-    _spec(
+    blocking_spec(
         "signals", "signals_schema", "Signals match the pandera schema; events change the target."
     ),
 ]
 WINDOW_CHECKS = [
-    _spec(
+    blocking_spec(
         "execution_windows",
         "windows_inside_day",
         "Windows start in the day and last 5 min or more.",
     ),
-    _spec("execution_windows", "windows_have_signal_change", "Every window holds a target change."),
+    blocking_spec(
+        "execution_windows", "windows_have_signal_change", "Every window holds a target change."
+    ),
 ]
 TICK_CHECKS = [
-    _spec("tick_windows", "ticks_schema", "Trades and quotes match the tick schemas."),
-    _spec(
+    blocking_spec("tick_windows", "ticks_schema", "Trades and quotes match the tick schemas."),
+    blocking_spec(
         "tick_windows", "ticks_sorted_inside_windows", "Ticks are sorted and inside their windows."
     ),
 ]
-
-
-def _result(name: str, asset: str, problems: list[str], **metadata: int) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=name,
-        asset_key=asset,
-        passed=not problems,
-        metadata={
-            "n_problems": len(problems),
-            "problems": "\n".join(problems[:20]) or "none",
-            **metadata,
-        },
-    )
 
 
 # --- rules ---------------------------------------------------------------------------------
@@ -88,19 +73,6 @@ def instrument_problems(reference: InstrumentReference) -> list[str]:
     if not len(reference):
         problems.append("the reference lists no instruments")
     return problems
-
-
-def schema_problems(frame: pl.DataFrame, schema: pa.DataFrameSchema, what: str) -> list[str]:
-    try:
-        schema.validate(frame, lazy=True)
-    except pandera.errors.SchemaErrors as exc:
-        cases = exc.failure_cases.head(20)
-        return [
-            f"{what}: column {r['column']} failed {r['check']} at row {r['index']}"
-            f" (failure case {r['failure_case']})"
-            for r in cases.iter_rows(named=True)
-        ]
-    return []
 
 
 def window_day_problems(windows: pl.DataFrame, day: dt.date) -> list[str]:
@@ -167,19 +139,6 @@ def tick_window_problems(frame: pl.DataFrame, windows: pl.DataFrame, what: str) 
 
 
 # --- Dagster wrappers ------------------------------------------------------------------------
-
-
-def retracting_on_failure(
-    stores: StoresResource, prefix: str, results: Iterator[dg.AssetCheckResult]
-) -> Iterator[dg.AssetCheckResult]:
-    """Pass check results through; if a blocking check failed, withdraw the committed set,
-    so no later run (not only this one) reads a partition that failed its checks."""
-    failed = False
-    for result in results:
-        failed = failed or not result.passed
-        yield result
-    if failed:
-        artifacts.retract(stores.results, prefix)
 
 
 def check_instruments(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:

@@ -1,0 +1,1 @@
+"""Position accounting shared by backtest results and the live position tracker."""

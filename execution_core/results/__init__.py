@@ -1,0 +1,1 @@
+"""Backtest result files: schemas (ARCHITECTURE.md "Backtest results") and builders."""

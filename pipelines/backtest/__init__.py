@@ -1,0 +1,1 @@
+"""The backtest runner around NautilusTrader's BacktestEngine (pipelines side only)."""

@@ -1,0 +1,229 @@
+"""Turn a finished engine's orders and fills into the result frames of ARCHITECTURE.md.
+
+Primary orders of TWAP/VWAP/ICEBERG never reach a venue (their children do); their status,
+filled quantity and average price are those of their children taken together.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import polars as pl
+from nautilus_trader.model.enums import OrderType, order_status_to_str
+from nautilus_trader.model.events import OrderFilled, OrderSubmitted
+from nautilus_trader.model.orders import Order
+
+from pipelines.backtest.strategy import Decision
+
+TS = pl.Datetime("ns", "UTC")
+ORDER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "order_id": pl.String,
+    "parent_order_id": pl.String,
+    "operation_id": pl.String,
+    "strategy_id": pl.String,
+    "instrument_key": pl.String,
+    "venue": pl.String,
+    "side": pl.String,
+    "order_type": pl.String,
+    "quantity": pl.Float64,
+    "price": pl.Float64,
+    "exec_algorithm": pl.String,
+    "status": pl.String,
+    "filled_quantity": pl.Float64,
+    "avg_fill_price": pl.Float64,
+    "ts_submitted": TS,
+    "ts_last": TS,
+}
+FILL_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
+    "fill_id": pl.String,
+    "order_id": pl.String,
+    "instrument_key": pl.String,
+    "venue": pl.String,
+    "side": pl.String,
+    "quantity": pl.Float64,
+    "price": pl.Float64,
+    "fee": pl.Float64,
+    "fee_currency": pl.String,
+    "liquidity_side": pl.String,
+    "ts_event": TS,
+}
+QTY_EPS = 1e-9
+
+
+def _tag(order: Order, name: str) -> str:
+    for tag in order.tags or []:
+        if tag.startswith(f"{name}="):
+            return tag.split("=", 1)[1]
+    return ""
+
+
+def _parent(order: Order) -> str | None:
+    spawn = order.exec_spawn_id
+    if spawn is None or spawn == order.client_order_id:
+        return None
+    return spawn.value
+
+
+def _ts_submitted(order: Order) -> int | None:
+    return next((e.ts_event for e in order.events if isinstance(e, OrderSubmitted)), None)
+
+
+def fill_frame(orders: list[Order], keys: dict[str, str]) -> pl.DataFrame:
+    """Every fill of every order; ``keys`` maps Nautilus instrument ids to canonical keys."""
+    rows = []
+    for order in orders:
+        for event in order.events:
+            if isinstance(event, OrderFilled):
+                key = keys[event.instrument_id.value]
+                rows.append(
+                    (
+                        f"{key.split(':', 1)[0]}-{event.trade_id.value}",
+                        event.client_order_id.value,
+                        key,
+                        key.split(":", 1)[0],
+                        "BUY" if event.is_buy else "SELL",
+                        event.last_qty.as_double(),
+                        event.last_px.as_double(),
+                        event.commission.as_double(),
+                        event.commission.currency.code,
+                        "MAKER" if event.liquidity_side.name == "MAKER" else "TAKER",
+                        event.ts_event,
+                    )
+                )
+    return pl.DataFrame(rows, schema=FILL_SCHEMA, orient="row").sort(["ts_event", "fill_id"])
+
+
+def order_frame(
+    orders: list[Order], keys: dict[str, str], decisions: list[Decision]
+) -> pl.DataFrame:
+    children: dict[str, list[Order]] = defaultdict(list)
+    for order in orders:
+        parent = _parent(order)
+        if parent is not None:
+            children[parent].append(order)
+    submitted_at = {d.client_order_id: d.ts_decision for d in decisions if d.client_order_id}
+    rows = []
+    for order in orders:
+        key = keys[order.instrument_id.value]
+        own_id = order.client_order_id.value
+        kids = children.get(own_id, [])
+        is_algo_primary = _parent(order) is None and order.exec_algorithm_id is not None
+        if is_algo_primary:
+            filled = sum(k.filled_qty.as_double() for k in kids)
+            notional = sum(k.filled_qty.as_double() * (k.avg_px or 0.0) for k in kids)
+            avg = notional / filled if filled > QTY_EPS else None
+            quantity = order.quantity.as_double()
+            status = (
+                "FILLED"
+                if filled >= quantity - QTY_EPS
+                else ("PARTIALLY_FILLED" if filled > QTY_EPS else "CANCELED")
+            )
+            ts_submitted = submitted_at.get(own_id, order.ts_init)
+            ts_last = max([k.ts_last for k in kids], default=order.ts_last)
+        else:
+            filled = order.filled_qty.as_double()
+            avg = order.avg_px if filled > QTY_EPS else None
+            status = order_status_to_str(order.status)
+            ts_submitted = _ts_submitted(order)
+            ts_last = order.ts_last
+        rows.append(
+            (
+                own_id,
+                _parent(order),
+                _tag(order, "op"),
+                order.strategy_id.value,
+                key,
+                key.split(":", 1)[0],
+                "BUY" if order.is_buy else "SELL",
+                "LIMIT" if order.order_type == OrderType.LIMIT else "MARKET",
+                order.quantity.as_double(),
+                order.price.as_double() if order.order_type == OrderType.LIMIT else None,
+                _tag(order, "algo") or "NORMAL",
+                status,
+                filled,
+                avg,
+                ts_submitted,
+                ts_last,
+            )
+        )
+    return pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row").sort(["ts_submitted", "order_id"])
+
+
+def slippage_by_algorithm(
+    orders: pl.DataFrame, decisions: list[Decision]
+) -> dict[str, dict[str, float]]:
+    """Quantity-weighted slippage of each algorithm's primaries against the arrival mid
+    (positive = paid more than arrival when buying, received less when selling)."""
+    arrival = {d.client_order_id: d.arrival_price for d in decisions if d.client_order_id}
+    primaries = orders.filter(
+        pl.col("parent_order_id").is_null() & pl.col("avg_fill_price").is_not_null()
+    )
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    for row in primaries.iter_rows(named=True):
+        price = arrival.get(row["order_id"])
+        if not price:
+            continue
+        sign = 1.0 if row["side"] == "BUY" else -1.0
+        bps = sign * (row["avg_fill_price"] - price) / price * 1e4
+        acc = sums[row["exec_algorithm"]]
+        acc[0] += bps * row["filled_quantity"]
+        acc[1] += row["filled_quantity"]
+        acc[2] += row["quantity"]
+        acc[3] += 1
+    return {
+        algo: {
+            "slippage_bps": round(s / q, 4) if q else 0.0,
+            "filled_quantity": round(q, 8),
+            "ordered_quantity": round(oq, 8),
+            "fill_ratio": round(q / oq, 4) if oq else 0.0,
+            "orders": int(n),
+        }
+        for algo, (s, q, oq, n) in sorted(sums.items())
+    }
+
+
+def _iso(ts: object) -> str | None:
+    return ts.isoformat() if hasattr(ts, "isoformat") else None
+
+
+def build_summary(
+    *,
+    run_id: str,
+    strategy_ids: list[str],
+    instruments: list[str],
+    orders: pl.DataFrame,
+    fills: pl.DataFrame,
+    equity: pl.DataFrame,
+    decisions: list[Decision],
+    starting_cash: float,
+    io: dict[str, Any],
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    """``summary.json`` (ARCHITECTURE.md "Backtest results"), plus what was rejected."""
+    final = equity.tail(1).to_dicts()[0] if len(equity) else {}
+    times = [d.event.ts_ns for d in decisions]
+    return {
+        "run_id": run_id,
+        "strategy_ids": strategy_ids,
+        "start": _iso(pl.Series([min(times)]).cast(TS)[0]) if times else None,
+        "end": _iso(fills["ts_event"].max()) if len(fills) else None,
+        "instruments": instruments,
+        "venues": sorted({key.split(":", 1)[0] for key in instruments}),
+        "n_orders": len(orders),
+        "n_fills": len(fills),
+        "total_fees": round(float(fills["fee"].sum()), 8) if len(fills) else 0.0,
+        "realized_pnl": round(float(final.get("realized_pnl", 0.0)), 8),
+        "final_equity": round(float(final.get("equity", starting_cash)), 8),
+        "max_drawdown": round(min(equity["drawdown"].to_list(), default=0.0), 8),
+        "slippage_bps": slippage_by_algorithm(orders, decisions),
+        "io": {k: io.get(k) for k in ("bytes_read", "bytes_full_days", "reduction")},
+        "signals": len(decisions),
+        "rejected_signals": [
+            {"operation_id": d.event.operation_id, "reason": d.rejection}
+            for d in decisions
+            if d.rejection
+        ],
+        "starting_cash": starting_cash,
+        "config": config,
+    }

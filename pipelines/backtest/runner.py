@@ -1,0 +1,192 @@
+"""Run one backtest: signal events + windowed ticks → NautilusTrader → result frames.
+
+Inputs are checked before the engine is built (algorithm names and params, instruments
+with a venue and data), so a bad signal fails fast with its file and row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+from nautilus_trader.model.data import QuoteTick, TradeTick
+
+from execution_core.algorithms.params import AlgorithmParamsError, parse_algorithm
+from execution_core.errors import DataError
+from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.reference import InstrumentReference
+from execution_core.nautilus.data import quote_ticks, trade_ticks
+from execution_core.nautilus.exec_algorithms import all_exec_algorithms
+from execution_core.results.ledger import EMPTY_MARKS, build_ledger, mark_samples
+from execution_core.routing.router import SmartRouter
+from execution_core.ticks.schema import TickKind
+from execution_core.ticks.window_loader import TickWindows
+from pipelines.backtest.engine import BacktestConfig, build_engine
+from pipelines.backtest.results import build_summary, fill_frame, order_frame
+from pipelines.backtest.strategy import (
+    Decision,
+    SignalEvent,
+    SignalExecutionConfig,
+    SignalExecutionStrategy,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BacktestResult:
+    run_id: str
+    orders: pl.DataFrame
+    fills: pl.DataFrame
+    positions: pl.DataFrame
+    equity_curve: pl.DataFrame
+    summary: dict[str, Any]
+    decisions: list[Decision] = field(default_factory=list)
+
+
+def signal_events(
+    events: pl.DataFrame, reference: InstrumentReference, venue_keys: set[str]
+) -> list[SignalEvent]:
+    """Target changes as strategy events; a bad row raises DataError naming file and row."""
+    out = []
+    for row in events.iter_rows(named=True):
+        where = f"{row.get('signal_file') or 'signals'} row {row['signal_row']}"
+        try:
+            parse_algorithm(row["exec_algorithm"], row["exec_algorithm_params"])
+        except AlgorithmParamsError as exc:
+            raise DataError(f"{where}: {exc}") from None
+        listing = [
+            s.key for s in reference.venues_listing(CanonicalId.parse(row["instrument_key"]))
+        ]
+        if not set(listing) & venue_keys:
+            raise DataError(
+                f"{where}: no venue with tick data lists {row['instrument_key']}"
+                f" (listed by {listing or 'none'})"
+            )
+        delta = round(float(row["delta_quantity"]), 12)
+        ts_ns = (
+            int(row["ts_event"].timestamp() * 1e9)
+            if not isinstance(row["ts_event"], int)
+            else row["ts_event"]
+        )
+        out.append(
+            SignalEvent(
+                operation_id=f"{row['strategy_id']}#{row['signal_row']}@{ts_ns}",
+                ts_ns=ts_ns,
+                signal_key=row["instrument_key"],
+                quantity=abs(delta),
+                side="BUY" if delta > 0 else "SELL",
+                algorithm=row["exec_algorithm"] or "NORMAL",
+                params=row["exec_algorithm_params"],
+                signal_file=row.get("signal_file"),
+                signal_row=int(row["signal_row"]),
+            )
+        )
+    return out
+
+
+def derive_run_id(day: str, inputs: dict[str, Any], config: BacktestConfig) -> str:
+    """Same inputs and config → same run_id, so a re-run replaces rather than duplicates."""
+    digest = hashlib.sha256(
+        json.dumps(
+            {"inputs": inputs, "config": config.as_dict()}, sort_keys=True, default=str
+        ).encode()
+    )
+    return f"bt-{day}-{digest.hexdigest()[:12]}"
+
+
+def run_backtest(
+    run_id: str,
+    events: pl.DataFrame,
+    ticks: list[TickWindows],
+    reference: InstrumentReference,
+    config: BacktestConfig,
+    io: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> BacktestResult:
+    venue_keys = {t.instrument_key for t in ticks if not t.frame.is_empty()}
+    signal_list = signal_events(
+        events.with_columns(pl.col("ts_event").dt.epoch("ns")), reference, venue_keys
+    )
+    specs = [reference.get(key) for key in sorted(venue_keys)]
+    engine, instruments = build_engine(specs, config)
+    try:
+        data: list[TradeTick | QuoteTick] = []
+        for t in ticks:
+            if t.instrument_key in instruments and not t.frame.is_empty():
+                convert = trade_ticks if t.kind is TickKind.TRADES else quote_ticks
+                data.extend(convert(t.frame, instruments[t.instrument_key]))
+        engine.add_data(data, sort=True)
+        if progress:
+            progress(
+                f"engine_loaded ticks={len(data)} instruments={len(instruments)}"
+                f" signals={len(signal_list)}"
+            )
+        for algorithm in all_exec_algorithms():
+            engine.add_exec_algorithm(algorithm)
+        router = SmartRouter(reference, config.cost_model)
+        ids = {key: inst.id for key, inst in instruments.items()}
+        strategies = []
+        for strategy_id in sorted({e.operation_id.split("#", 1)[0] for e in signal_list}):
+            strategy = SignalExecutionStrategy(
+                SignalExecutionConfig(
+                    strategy_id=strategy_id,
+                    order_id_tag=strategy_id.replace("-", "")[:16],
+                    decision_timeout_ms=config.decision_timeout_ms,
+                ),
+                [e for e in signal_list if e.operation_id.split("#", 1)[0] == strategy_id],
+                router,
+                ids,
+            )
+            engine.add_strategy(strategy)
+            strategies.append(strategy)
+        engine.run()
+        orders = list(engine.cache.orders())
+        decisions = [d for s in strategies for d in s.decisions]
+        keys = {inst.id.value: key for key, inst in instruments.items()}
+        return _results(run_id, orders, keys, decisions, ticks, config, io or {}, signal_list)
+    finally:
+        engine.dispose()
+
+
+def _results(
+    run_id: str,
+    orders: list,
+    keys: dict[str, str],
+    decisions: list[Decision],
+    ticks: list[TickWindows],
+    config: BacktestConfig,
+    io: dict[str, Any],
+    signal_list: list[SignalEvent],
+) -> BacktestResult:
+    order_df = order_frame(orders, keys, decisions)
+    fills = fill_frame(orders, keys)
+    traded = set(keys.values())
+    marks = [
+        mark_samples(t.frame, t.instrument_key)
+        for t in ticks
+        if t.kind is TickKind.QUOTES and t.instrument_key in traded
+    ]
+    accounts = len({key.split(":", 1)[0] for key in traded})  # one account per venue
+    starting_cash = config.starting_cash * accounts
+    positions, equity = build_ledger(
+        fills, pl.concat(marks) if marks else EMPTY_MARKS, starting_cash
+    )
+    summary = build_summary(
+        run_id=run_id,
+        strategy_ids=sorted({e.operation_id.split("#", 1)[0] for e in signal_list}),
+        instruments=sorted(traded),
+        orders=order_df,
+        fills=fills,
+        equity=equity,
+        decisions=decisions,
+        starting_cash=starting_cash,
+        io=io,
+        config=config.as_dict(),
+    )
+    return BacktestResult(run_id, order_df, fills, positions, equity, summary, decisions)

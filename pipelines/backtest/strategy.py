@@ -1,0 +1,203 @@
+"""The signal-execution strategy: each target change becomes one routed primary order.
+
+At a signal's time the strategy asks the smart router for the venue (among those listing
+the instrument when the signal says ``ANY``), using the latest quote of each venue. Quotes
+older than the router's limit do not count, and a window opens exactly at its signal, so
+the strategy waits up to ``decision_timeout`` for every candidate venue to quote, then
+decides among those that have; with none quoting yet it decides on the first quote that
+arrives. At the window's end every order of the signal still open is cancelled, so no
+execution runs past its window. The primary order carries the signal's execution algorithm; the
+``execution_core.nautilus`` algorithms slice it into the child orders that reach the venue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nautilus_trader.common.events import TimeEvent
+from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.data import QuoteTick
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
+from nautilus_trader.trading.strategy import Strategy
+
+from execution_core.errors import ExecutionServicesError
+from execution_core.instruments.ids import CanonicalId
+from execution_core.routing.costs import TopOfBook
+from execution_core.routing.router import SmartRouter
+
+
+@dataclass(frozen=True)
+class SignalEvent:
+    """One target change, as the strategy needs it."""
+
+    operation_id: str
+    ts_ns: int
+    signal_key: str  # canonical key, venue may be ANY
+    quantity: float  # unsigned
+    side: str  # BUY | SELL
+    algorithm: str
+    params: str | None
+    signal_file: str | None
+    signal_row: int
+
+
+@dataclass
+class Decision:
+    """What the strategy did with a signal (recorded for the results and the summary)."""
+
+    event: SignalEvent
+    ts_decision: int = 0
+    venue_key: str | None = None
+    client_order_id: str | None = None
+    quantity: float = 0.0
+    arrival_price: float | None = None
+    routing: dict[str, Any] = field(default_factory=dict)
+    rejection: str | None = None
+
+
+WINDOW_NS = 300 * 1_000_000_000  # an execution window lasts 5 minutes
+
+
+class SignalExecutionConfig(StrategyConfig, frozen=True):
+    decision_timeout_ms: int = 2_000
+
+
+class SignalExecutionStrategy(Strategy):
+    def __init__(
+        self,
+        config: SignalExecutionConfig,
+        events: list[SignalEvent],
+        router: SmartRouter,
+        instrument_ids: dict[str, InstrumentId],  # concrete venue key -> Nautilus id
+    ) -> None:
+        super().__init__(config)
+        self._events = {e.operation_id: e for e in events}
+        self._router = router
+        self._ids = instrument_ids
+        self._keys = {iid: key for key, iid in instrument_ids.items()}
+        self._pending: dict[str, SignalEvent] = {}
+        self._overdue: set[str] = set()
+        self._timeout_ns = config.decision_timeout_ms * 1_000_000
+        self.decisions: list[Decision] = []
+
+    def on_start(self) -> None:
+        for instrument_id in self._ids.values():
+            self.subscribe_quote_ticks(instrument_id)
+        for event in self._events.values():
+            self.clock.set_time_alert_ns(
+                name=f"signal:{event.operation_id}",
+                alert_time_ns=event.ts_ns,
+                callback=self._on_signal,
+            )
+
+    def _on_signal(self, alert: TimeEvent) -> None:
+        event = self._events[alert.name.split(":", 1)[1]]
+        self._pending[event.operation_id] = event
+        for name, at, callback in (
+            ("deadline", event.ts_ns + self._timeout_ns, self._on_deadline),
+            ("window_end", event.ts_ns + WINDOW_NS - 1, self._on_window_end),
+        ):
+            self.clock.set_time_alert_ns(
+                name=f"{name}:{event.operation_id}", alert_time_ns=at, callback=callback
+            )
+        self._try_decide(event)
+
+    def _on_deadline(self, alert: TimeEvent) -> None:
+        self._overdue.add(alert.name.split(":", 1)[1])
+        event = self._pending.get(alert.name.split(":", 1)[1])
+        if event is not None:
+            self._try_decide(event)
+
+    def _on_window_end(self, alert: TimeEvent) -> None:
+        operation_id = alert.name.split(":", 1)[1]
+        event = self._pending.pop(operation_id, None)
+        if event is not None:  # no venue quoted during the whole window
+            self.decisions.append(
+                Decision(
+                    event, self.clock.timestamp_ns(), rejection="no venue quoted in the window"
+                )
+            )
+        tag = f"op={operation_id}"
+        for order in self.cache.orders_open(strategy_id=self.id):
+            if tag in (order.tags or []):
+                self.cancel_order(order)
+
+    def on_quote_tick(self, tick: QuoteTick) -> None:
+        for event in list(self._pending.values()):
+            self._try_decide(event)
+
+    def _books(self, candidates: list[str]) -> dict[str, TopOfBook]:
+        books = {}
+        for key in candidates:
+            quote = self.cache.quote_tick(self._ids[key])
+            if quote is not None:
+                books[key] = TopOfBook(
+                    bid_price=quote.bid_price.as_double(),
+                    bid_size=quote.bid_size.as_double(),
+                    ask_price=quote.ask_price.as_double(),
+                    ask_size=quote.ask_size.as_double(),
+                    ts_ns=quote.ts_event,
+                )
+        return books
+
+    def _candidates(self, signal_key: str) -> list[str]:
+        cid = CanonicalId.parse(signal_key)
+        if not cid.is_any_venue:
+            return [signal_key]
+        tail = signal_key.split(":", 1)[1]
+        return [key for key in self._ids if key.split(":", 1)[1] == tail]
+
+    def _try_decide(self, event: SignalEvent) -> None:
+        now = self.clock.timestamp_ns()
+        candidates = self._candidates(event.signal_key)
+        books = self._books(candidates)
+        fresh = {k: b for k, b in books.items() if b.ts_ns >= event.ts_ns}
+        overdue = event.operation_id in self._overdue
+        if not fresh or (len(fresh) < len(candidates) and not overdue):
+            return  # wait for the venues to quote inside the window
+        del self._pending[event.operation_id]
+        decision = Decision(event=event, ts_decision=now)
+        self.decisions.append(decision)
+        try:
+            routed = self._router.route(event.signal_key, event.side, event.quantity, fresh, now)  # type: ignore[arg-type]
+        except ExecutionServicesError as exc:
+            decision.rejection = f"routing: {exc}"
+            return
+        decision.routing = routed.as_dict()
+        decision.venue_key = routed.venue_key
+        book = fresh[routed.venue_key]
+        decision.arrival_price = (book.bid_price + book.ask_price) / 2
+        self._submit(decision)
+
+    def _submit(self, decision: Decision) -> None:
+        event = decision.event
+        assert decision.venue_key is not None
+        instrument = self.cache.instrument(self._ids[decision.venue_key])
+        lots = int(event.quantity / float(instrument.size_increment) + 1e-9)
+        if lots == 0:
+            decision.rejection = (
+                f"quantity {event.quantity} is below the lot size {instrument.size_increment}"
+            )
+            return
+        quantity = instrument.make_qty(lots * float(instrument.size_increment))
+        decision.quantity = quantity.as_double()
+        side = OrderSide.BUY if event.side == "BUY" else OrderSide.SELL
+        tags = [f"op={event.operation_id}", f"algo={event.algorithm}"]
+        if event.algorithm == "NORMAL":
+            order = self.order_factory.market(instrument.id, side, quantity, tags=tags)
+        else:
+            order = self.order_factory.market(
+                instrument.id,
+                side,
+                quantity,
+                tags=tags,
+                exec_algorithm_id=ExecAlgorithmId(event.algorithm),
+                exec_algorithm_params={
+                    "params": event.params or "{}",
+                    "window_end_ns": event.ts_ns + 300_000_000_000,
+                },
+            )
+        decision.client_order_id = order.client_order_id.value
+        self.submit_order(order)

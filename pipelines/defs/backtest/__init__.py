@@ -1,0 +1,1 @@
+"""Backtests: the NautilusTrader run over the day's windows, and the uploaded results."""
