@@ -11,6 +11,7 @@ import io
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass
@@ -85,10 +86,28 @@ class ObjectStore(ABC):
         return f"{self.url.rstrip('/')}/{key}"
 
 
+class RangeReader(Protocol):
+    def read_range(self, key: str, offset: int, length: int) -> bytes: ...
+
+
+class CountingReader:
+    """Ranged reads through ``store``, counted here too (for one caller's own I/O figures,
+    exact even while other threads read through the same store)."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self.bytes_read = 0
+
+    def read_range(self, key: str, offset: int, length: int) -> bytes:
+        data = self.store.read_range(key, offset, length)
+        self.bytes_read += len(data)
+        return data
+
+
 class RangeFile(io.RawIOBase):
     """A read-only file whose reads become ranged store reads (and are counted)."""
 
-    def __init__(self, store: ObjectStore, key: str, size: int) -> None:
+    def __init__(self, store: RangeReader, key: str, size: int) -> None:
         super().__init__()
         self._store, self._key, self._size, self._pos = store, key, size, 0
 

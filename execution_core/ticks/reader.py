@@ -17,7 +17,7 @@ import pyarrow as arrow
 import pyarrow.parquet as pq
 
 from execution_core.errors import DataError, ObjectNotFoundError
-from execution_core.stores.base import ObjectStore
+from execution_core.stores.base import CountingReader, ObjectStore, RangeFile
 from execution_core.ticks import rowgroup_index
 from execution_core.ticks.layout import index_key
 from execution_core.ticks.schema import TickKind, empty_frame
@@ -68,26 +68,31 @@ class _Collector:
         self.groups = 0
         self._last: int | None = None
 
-    def add(self, table: arrow.Table, group: int) -> None:
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
-        ts = frame["ts_event"].dt.epoch("ns").to_numpy()
-        _check_sorted(ts, self._last, self.where, group)
-        if len(ts):
-            self._last = int(ts[-1])
-        self.rows_read += len(frame)
-        self.groups += 1
-        mask = inside_windows(ts, self.windows)
+    def add(self, tables: list[arrow.Table], first_group: int) -> None:
+        """A run of consecutive row groups, decoded; converted and filtered in one batch."""
+        for offset, table in enumerate(tables):
+            ts = table.column("ts_event").cast(arrow.int64()).to_numpy()
+            _check_sorted(ts, self._last, self.where, first_group + offset)
+            if len(ts):
+                self._last = int(ts[-1])
+        table = arrow.concat_tables(tables) if len(tables) > 1 else tables[0]
+        self.rows_read += table.num_rows
+        self.groups += len(tables)
+        mask = inside_windows(table.column("ts_event").cast(arrow.int64()).to_numpy(), self.windows)
         if mask.any():
-            self.parts.append(frame.filter(pl.Series(mask)))
+            frame = pl.from_arrow(table.filter(arrow.array(mask)))
+            assert isinstance(frame, pl.DataFrame)
+            self.parts.append(frame)
 
 
-def _read_with_index(store: ObjectStore, key: str, size: int, collector: _Collector) -> int | None:
+def _read_with_index(
+    store: ObjectStore, reads: CountingReader, key: str, size: int, collector: _Collector
+) -> int | None:
     """Read via the sidecar. Returns the number of row groups, or None if unusable."""
     ikey = index_key(key)
     where = store.describe(ikey)
     try:
-        head = store.read_range(ikey, 0, rowgroup_index.HEADER.size)
+        head = reads.read_range(ikey, 0, rowgroup_index.HEADER.size)
     except ObjectNotFoundError:
         return None
     n, parquet_size, table_bytes = rowgroup_index.decode_header(head, where)
@@ -96,19 +101,20 @@ def _read_with_index(store: ObjectStore, key: str, size: int, collector: _Collec
             "rowgroup_index_stale key=%s index_size=%d file_size=%d", key, parquet_size, size
         )
         return None
-    table = store.read_range(ikey, rowgroup_index.HEADER.size, table_bytes)
+    table = reads.read_range(ikey, rowgroup_index.HEADER.size, table_bytes)
     index = rowgroup_index.decode_table(n, parquet_size, table, where)
     e = index.entries
     collector.rows_total = int(e["num_rows"].sum())
     wanted = np.unique(np.concatenate([index.overlapping(s, t) for s, t in collector.windows]))
     for first, last in _runs(wanted):
         data_start = int(e["data_offset"][first])
-        data = store.read_range(
+        data = reads.read_range(
             key, data_start, int(e["data_offset"][last] + e["data_length"][last]) - data_start
         )
         foot_start = index.footers_start + int(e["footer_offset"][first])
         foot_end = index.footers_start + int(e["footer_offset"][last] + e["footer_length"][last])
-        footers = store.read_range(ikey, foot_start, foot_end - foot_start)
+        footers = reads.read_range(ikey, foot_start, foot_end - foot_start)
+        tables = []
         for g in range(first, last + 1):
             lo = int(e["data_offset"][g]) - data_start
             flo = int(e["footer_offset"][g] - e["footer_offset"][first])
@@ -117,13 +123,14 @@ def _read_with_index(store: ObjectStore, key: str, size: int, collector: _Collec
                 footers[flo : flo + int(e["footer_length"][g])],
             )
             pf = pq.ParquetFile(arrow.BufferReader(one), page_checksum_verification=True)
-            collector.add(pf.read_row_group(0), g)
+            tables.append(pf.read_row_group(0))
+        collector.add(tables, first)
     return n
 
 
-def _read_with_footer(store: ObjectStore, key: str, collector: _Collector) -> int:
+def _read_with_footer(reads: CountingReader, key: str, size: int, collector: _Collector) -> int:
     """Standard path: parse the footer, prune row groups by ts_event statistics."""
-    pf = pq.ParquetFile(store.open_input(key), page_checksum_verification=True)
+    pf = pq.ParquetFile(RangeFile(reads, key, size), page_checksum_verification=True)
     ts_col = pf.schema_arrow.get_field_index("ts_event")
     collector.rows_total = pf.metadata.num_rows
     wanted = []
@@ -135,8 +142,8 @@ def _read_with_footer(store: ObjectStore, key: str, collector: _Collector) -> in
         lo, hi = int(stats.min_raw), int(stats.max_raw)  # physical int64 nanoseconds
         if any(hi >= s and lo < t for s, t in collector.windows):
             wanted.append(g)
-    for g in wanted:
-        collector.add(pf.read_row_group(g), g)
+    for first, last in _runs(np.array(wanted, dtype=np.int64)):
+        collector.add([pf.read_row_group(g) for g in range(first, last + 1)], first)
     return int(pf.metadata.num_row_groups)
 
 
@@ -149,18 +156,18 @@ def read_windows(
         size = store.size(key)
     except ObjectNotFoundError:
         raise DataError(f"tick file missing: {where}") from None
-    before = store.read_stats.bytes_read
+    reads = CountingReader(store)
     collector = _Collector(sorted(windows), where)
     total = None
     if windows:
         try:
-            total = _read_with_index(store, key, size, collector)
+            total = _read_with_index(store, reads, key, size, collector)
         except (DataError, OSError, arrow.ArrowException) as exc:
             log.warning("rowgroup_index_unusable key=%s error=%s", key, exc)
             collector = _Collector(sorted(windows), where)
         if total is None:
             try:
-                total = _read_with_footer(store, key, collector)
+                total = _read_with_footer(reads, key, size, collector)
             except (OSError, arrow.ArrowException) as exc:
                 raise DataError(f"corrupt tick file {where}: {exc}") from exc
     frame = pl.concat(collector.parts) if collector.parts else None
@@ -168,7 +175,7 @@ def read_windows(
         frame=frame if frame is not None else empty_frame(kind),
         rows_read=collector.rows_read,
         rows_total=collector.rows_total,
-        bytes_read=store.read_stats.bytes_read - before,
+        bytes_read=reads.bytes_read,
         bytes_full=size,
         row_groups_read=collector.groups,
         row_groups_total=total or 0,

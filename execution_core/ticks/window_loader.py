@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -22,6 +23,8 @@ from execution_core.ticks.schema import TickKind, empty_frame
 from execution_core.ticks.windows import Window
 
 log = logging.getLogger(__name__)
+
+READ_THREADS = 4
 
 
 @dataclass
@@ -48,6 +51,15 @@ class IOReport:
     @property
     def read_amplification(self) -> float:
         return self.rows_read / self.window_rows if self.window_rows else 1.0
+
+    def merge(self, other: IOReport) -> None:
+        self.bytes_read += other.bytes_read
+        self.bytes_full_days += other.bytes_full_days
+        self.rows_read += other.rows_read
+        self.rows_full_days += other.rows_full_days
+        self.window_rows += other.window_rows
+        self.files += other.files
+        self.missing_spill_files += other.missing_spill_files
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -86,40 +98,67 @@ def windows_by_day(windows: pl.DataFrame, instrument_key: str) -> dict[dt.date, 
     return per_day
 
 
+def _load_one(
+    store: ObjectStore,
+    instrument_key: str,
+    kind: TickKind,
+    per_day: dict[dt.date, list[Window]],
+    partition_day: dt.date,
+) -> tuple[TickWindows, IOReport]:
+    """One venue instrument and kind, across the day files its windows touch."""
+    report = IOReport()
+    parts = []
+    for day, day_windows in sorted(per_day.items()):
+        key = tick_key(instrument_key, kind, day)
+        if day != partition_day and not store.exists(key):
+            # The spill past midnight of the last window; next day not there yet.
+            report.missing_spill_files.append(store.describe(key))
+            log.warning("spill_file_missing key=%s", key)
+            continue
+        try:
+            result = read_windows(store, key, day_windows, kind)
+        except DataError as exc:
+            raise DataError(f"{instrument_key} {kind.value}: {exc}") from exc
+        report.bytes_read += result.bytes_read
+        report.bytes_full_days += result.bytes_full
+        report.rows_read += result.rows_read
+        report.rows_full_days += result.rows_total
+        report.window_rows += len(result.frame)
+        report.files += 1
+        parts.append(result.frame)
+    frame = pl.concat(parts) if parts else empty_frame(kind)
+    return TickWindows(instrument_key, kind, frame), report
+
+
 def load_tick_windows(
     store: ObjectStore,
     windows: pl.DataFrame,
     partition_day: dt.date,
     kinds: Iterable[TickKind] = (TickKind.TRADES, TickKind.QUOTES),
     progress: Callable[[str], None] | None = None,
+    max_workers: int = READ_THREADS,
 ) -> tuple[list[TickWindows], IOReport]:
-    """Read every venue instrument's windows for each kind. Returns frames and the I/O."""
+    """Read every venue instrument's windows for each kind. Returns frames and the I/O.
+
+    Files are read on a few threads: parquet decoding and object-store requests release
+    the GIL, so the reads of different files overlap.
+    """
+    tasks = [
+        (instrument_key, kind, windows_by_day(windows, instrument_key))
+        for instrument_key in windows["instrument_key"].unique(maintain_order=True).to_list()
+        for kind in kinds
+    ]
     report = IOReport()
     loaded: list[TickWindows] = []
-    for instrument_key in windows["instrument_key"].unique(maintain_order=True).to_list():
-        per_day = windows_by_day(windows, instrument_key)
-        for kind in kinds:
-            parts = []
-            for day, day_windows in sorted(per_day.items()):
-                key = tick_key(instrument_key, kind, day)
-                if day != partition_day and not store.exists(key):
-                    # The spill past midnight of the last window; next day not there yet.
-                    report.missing_spill_files.append(store.describe(key))
-                    log.warning("spill_file_missing key=%s", key)
-                    continue
-                try:
-                    result = read_windows(store, key, day_windows, kind)
-                except DataError as exc:
-                    raise DataError(f"{instrument_key} {kind.value}: {exc}") from exc
-                report.bytes_read += result.bytes_read
-                report.bytes_full_days += result.bytes_full
-                report.rows_read += result.rows_read
-                report.rows_full_days += result.rows_total
-                report.window_rows += len(result.frame)
-                report.files += 1
-                parts.append(result.frame)
-            frame = pl.concat(parts) if parts else empty_frame(kind)
-            loaded.append(TickWindows(instrument_key, kind, frame))
+    with ThreadPoolExecutor(max_workers=max_workers) as pool:
+        futures = [
+            pool.submit(_load_one, store, key, kind, per_day, partition_day)
+            for key, kind, per_day in tasks
+        ]
+        for future in futures:  # in task order, so the output is deterministic
+            ticks, part = future.result()
+            report.merge(part)
+            loaded.append(ticks)
             if progress:
-                progress(f"{instrument_key} {kind.value}: {len(frame)} ticks")
+                progress(f"{ticks.instrument_key} {ticks.kind.value}: {len(ticks.frame)} ticks")
     return loaded, report

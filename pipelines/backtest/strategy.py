@@ -3,7 +3,8 @@
 At a signal's time the strategy asks the smart router for the venue (among those listing
 the instrument when the signal says ``ANY``), using the latest quote of each venue. Quotes
 older than the router's limit do not count, and a window opens exactly at its signal, so
-the strategy waits up to ``decision_timeout`` for every candidate venue to quote, then
+the strategy waits (polling the cache every 50 ms) up to ``decision_timeout`` for every
+candidate venue to quote, then
 decides among those that have; with none quoting yet it decides on the first quote that
 arrives. At the window's end every order of the signal still open is cancelled, so no
 execution runs past its window. The primary order carries the signal's execution algorithm; the
@@ -17,7 +18,6 @@ from typing import Any
 
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import StrategyConfig
-from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
@@ -58,6 +58,7 @@ class Decision:
 
 
 WINDOW_NS = 300 * 1_000_000_000  # an execution window lasts 5 minutes
+POLL_NS = 50_000_000  # while waiting for quotes, look at the cache every 50 ms
 
 
 class SignalExecutionConfig(StrategyConfig, frozen=True):
@@ -83,8 +84,8 @@ class SignalExecutionStrategy(Strategy):
         self.decisions: list[Decision] = []
 
     def on_start(self) -> None:
-        for instrument_id in self._ids.values():
-            self.subscribe_quote_ticks(instrument_id)
+        # No tick subscriptions: the data engine keeps the cache's latest quotes current, and a
+        # Python callback on every tick would cost more than the whole decision logic.
         for event in self._events.values():
             self.clock.set_time_alert_ns(
                 name=f"signal:{event.operation_id}",
@@ -103,6 +104,14 @@ class SignalExecutionStrategy(Strategy):
                 name=f"{name}:{event.operation_id}", alert_time_ns=at, callback=callback
             )
         self._try_decide(event)
+        if event.operation_id in self._pending:  # look again every POLL_NS until decided
+            self.clock.set_timer_ns(
+                name=f"poll:{event.operation_id}",
+                interval_ns=POLL_NS,
+                start_time_ns=0,
+                stop_time_ns=event.ts_ns + WINDOW_NS - 1,
+                callback=self._on_poll,
+            )
 
     def _on_deadline(self, alert: TimeEvent) -> None:
         self._overdue.add(alert.name.split(":", 1)[1])
@@ -113,6 +122,8 @@ class SignalExecutionStrategy(Strategy):
     def _on_window_end(self, alert: TimeEvent) -> None:
         operation_id = alert.name.split(":", 1)[1]
         event = self._pending.pop(operation_id, None)
+        if f"poll:{operation_id}" in self.clock.timer_names:
+            self.clock.cancel_timer(f"poll:{operation_id}")
         if event is not None:  # no venue quoted during the whole window
             self.decisions.append(
                 Decision(
@@ -124,8 +135,9 @@ class SignalExecutionStrategy(Strategy):
             if tag in (order.tags or []):
                 self.cancel_order(order)
 
-    def on_quote_tick(self, tick: QuoteTick) -> None:
-        for event in list(self._pending.values()):
+    def _on_poll(self, timer: TimeEvent) -> None:
+        event = self._pending.get(timer.name.split(":", 1)[1])
+        if event is not None:
             self._try_decide(event)
 
     def _books(self, candidates: list[str]) -> dict[str, TopOfBook]:
@@ -158,6 +170,8 @@ class SignalExecutionStrategy(Strategy):
         if not fresh or (len(fresh) < len(candidates) and not overdue):
             return  # wait for the venues to quote inside the window
         del self._pending[event.operation_id]
+        if f"poll:{event.operation_id}" in self.clock.timer_names:
+            self.clock.cancel_timer(f"poll:{event.operation_id}")
         decision = Decision(event=event, ts_decision=now)
         self.decisions.append(decision)
         try:
