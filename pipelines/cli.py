@@ -22,6 +22,7 @@ from execution_core.stores import artifacts
 from execution_core.ticks.converters import binance, tardis
 from execution_core.ticks.schema import TickKind
 from execution_core.ticks.writer import write_tick_day
+from pipelines.defs.backtest.assets import BACKTEST_ASSETS
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.metadata import artifact_prefix
 from pipelines.defs.resources import StoresResource, read_reference_source
@@ -64,21 +65,43 @@ def generate(day: dt.date, scale: float, seed: int, stores: StoresResource) -> N
     )
 
 
-def materialize_market_data(day: dt.date, stores: StoresResource) -> dict[str, object]:
+def materialize_pipeline(day: dt.date, stores: StoresResource) -> tuple[dict, dict]:
+    """Materialize every asset (market data, backtest, upload) for ``day``, with checks.
+
+    Returns the windowed-loading I/O report and the backtest's summary.json.
+    """
     result = dg.materialize(
-        MARKET_DATA_ASSETS,
+        [*MARKET_DATA_ASSETS, *BACKTEST_ASSETS],
         partition_key=day.isoformat(),
         instance=_instance(),
         resources={"stores": stores},
         raise_on_error=False,
     )
     if not result.success:
-        raise typer.Exit(code=_fail(f"market data run failed: {_failure_message(result)}"))
+        raise typer.Exit(code=_fail(f"pipeline run failed: {_failure_message(result)}"))
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     if failed:
         raise typer.Exit(code=_fail(f"blocking checks failed: {', '.join(failed)}"))
-    committed = artifacts.open_set(stores.results, artifact_prefix("tick_windows", day.isoformat()))
-    return json.loads(artifacts.read_file(stores.results, committed, "io.json"))
+    ticks = artifacts.open_set(stores.results, artifact_prefix("tick_windows", day.isoformat()))
+    run = artifacts.open_set(stores.results, artifact_prefix("backtest_run", day.isoformat()))
+    io_report = json.loads(artifacts.read_file(stores.results, ticks, "io.json"))
+    summary = json.loads(artifacts.read_file(stores.results, run, "summary.json"))
+    return io_report, summary
+
+
+def _echo_summary(summary: dict, stores: StoresResource) -> None:
+    shown = {k: v for k, v in summary.items() if k not in ("config", "rejected_signals")}
+    shown["rejected_signals"] = len(summary.get("rejected_signals", []))
+    _echo_json(shown)
+    typer.echo(f"result files: {stores.results.describe('backtest_results/' + summary['run_id'])}/")
+    for name in (
+        "summary.json",
+        "orders.parquet",
+        "fills.parquet",
+        "positions.parquet",
+        "equity_curve.parquet",
+    ):
+        typer.echo(f"  {name}")
 
 
 def _failure_message(result: dg.ExecuteInProcessResult) -> str:
@@ -105,20 +128,21 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the demo data.")] = 7,
     config: ConfigOption = None,
 ) -> None:
-    """Generate the demo day, materialize the market-data assets, print the I/O saved."""
+    """Generate the demo day, run the whole pipeline (data assets, backtest, upload) with its
+    checks, and print the backtest summary, the I/O saved and where the result files are."""
     stores = stores_from_config(config)
     the_day = dt.date.fromisoformat(day)
     generate(the_day, scale, seed, stores)
-    typer.echo(f"materializing instruments, signals, execution_windows, tick_windows for {day}…")
-    io_report = materialize_market_data(the_day, stores)
-    _echo_json(io_report)
+    typer.echo(f"materializing the market-data and backtest assets for {day}…")
+    io_report, summary = materialize_pipeline(the_day, stores)
+    _echo_summary(summary, stores)
     typer.echo(
         f"I/O: read {io_report['bytes_read']:,} of {io_report['bytes_full_days']:,} bytes "
         f"of the day files: reduction {io_report['reduction']:.1%} "
         f"(ideal {io_report['ideal_reduction']:.1%}: the window rows' share of the day) "
         f"(read amplification {io_report['read_amplification']:.3f})"
     )
-    typer.echo(f"results in {stores.url('results')}/pipeline/; UI: make dagster-dev")
+    typer.echo("Dagster UI on the same definitions and runs: make dagster-dev")
 
 
 @app.command("generate-demo")

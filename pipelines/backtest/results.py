@@ -153,33 +153,37 @@ def order_frame(
 def slippage_by_algorithm(
     orders: pl.DataFrame, decisions: list[Decision]
 ) -> dict[str, dict[str, float]]:
-    """Quantity-weighted slippage of each algorithm's primaries against the arrival mid
-    (positive = paid more than arrival when buying, received less when selling)."""
+    """Slippage of each algorithm's primaries against the arrival mid, weighted by filled
+    notional at arrival (so instruments of different size units add up), in bps: positive
+    = paid more than arrival when buying, received less when selling. Fill ratio is by
+    notional too."""
     arrival = {d.client_order_id: d.arrival_price for d in decisions if d.client_order_id}
-    primaries = orders.filter(
-        pl.col("parent_order_id").is_null() & pl.col("avg_fill_price").is_not_null()
-    )
-    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
-    for row in primaries.iter_rows(named=True):
+    weighted: dict[str, float] = defaultdict(float)
+    filled: dict[str, float] = defaultdict(float)
+    ordered: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    for row in orders.filter(pl.col("parent_order_id").is_null()).iter_rows(named=True):
         price = arrival.get(row["order_id"])
         if not price:
             continue
+        algo = row["exec_algorithm"]
+        count[algo] += 1
+        ordered[algo] += row["quantity"] * price
+        if row["avg_fill_price"] is None:
+            continue
         sign = 1.0 if row["side"] == "BUY" else -1.0
-        bps = sign * (row["avg_fill_price"] - price) / price * 1e4
-        acc = sums[row["exec_algorithm"]]
-        acc[0] += bps * row["filled_quantity"]
-        acc[1] += row["filled_quantity"]
-        acc[2] += row["quantity"]
-        acc[3] += 1
+        notional = row["filled_quantity"] * price
+        weighted[algo] += sign * (row["avg_fill_price"] - price) / price * 1e4 * notional
+        filled[algo] += notional
     return {
         algo: {
-            "slippage_bps": round(s / q, 4) if q else 0.0,
-            "filled_quantity": round(q, 8),
-            "ordered_quantity": round(oq, 8),
-            "fill_ratio": round(q / oq, 4) if oq else 0.0,
-            "orders": int(n),
+            "slippage_bps": round(weighted[algo] / filled[algo], 4) if filled[algo] else 0.0,
+            "filled_notional": round(filled[algo], 2),
+            "ordered_notional": round(ordered[algo], 2),
+            "fill_ratio": round(filled[algo] / ordered[algo], 4) if ordered[algo] else 0.0,
+            "orders": count[algo],
         }
-        for algo, (s, q, oq, n) in sorted(sums.items())
+        for algo in sorted(count)
     }
 
 

@@ -53,7 +53,9 @@ def test_demo_runs_end_to_end(workdir: Path) -> None:
     result = CliRunner().invoke(app, ["demo", "--scale", "0.01"])
     assert result.exit_code == 0, result.output
     assert "reduction" in result.output
-    assert "materializing instruments, signals, execution_windows, tick_windows" in result.output
+    assert "materializing the market-data and backtest assets" in result.output
+    assert '"slippage_bps"' in result.output and '"final_equity"' in result.output
+    assert "result files: file://" in result.output
     store = workdir / "runtime" / "store"
     assert (store / "signals" / "momentum-btc-v1" / "2025-01-15.parquet").is_file()
     assert (store / "results" / "pipeline" / "tick_windows" / "2025-01-15" / "io.json").is_file()
@@ -120,12 +122,12 @@ def test_failed_run_message_names_the_bad_file(
     bad = "momentum-btc-v1/2025-01-15.parquet"
     (signals_dir / bad).write_bytes(b"not parquet at all")
     with pytest.raises(typer.Exit) as exit_info:
-        cli.materialize_market_data(cli.DEMO_DAY, stores)
+        cli.materialize_pipeline(cli.DEMO_DAY, stores)
     assert exit_info.value.exit_code == 1
     # Dagster's own log lines on stderr hold the error too; the CLI's summary line must.
     (summary,) = [
         line
         for line in capsys.readouterr().err.splitlines()
-        if line.startswith("market data run failed")
+        if line.startswith("pipeline run failed")
     ]
     assert f"{stores.signals.describe(bad)}: not a readable parquet file" in summary
