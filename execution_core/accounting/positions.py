@@ -7,6 +7,7 @@ price. Fees are tracked apart from trading PnL. Quantities are signed base units
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 QUANTITY_EPSILON = 1e-12
@@ -27,8 +28,9 @@ def apply_fill(
     position: Position, signed_quantity: float, price: float, fee: float = 0.0
 ) -> Position:
     """The position after a fill of ``signed_quantity`` (+ buy, − sell) at ``price``."""
-    if price <= 0 or signed_quantity == 0:
-        raise ValueError(f"invalid fill: quantity {signed_quantity}, price {price}")
+    finite = math.isfinite(price) and math.isfinite(signed_quantity) and math.isfinite(fee)
+    if not finite or price <= 0 or signed_quantity == 0:
+        raise ValueError(f"invalid fill: quantity {signed_quantity}, price {price}, fee {fee}")
     qty, avg = position.quantity, position.avg_entry_price
     new_qty = qty + signed_quantity
     realized = position.realized_pnl

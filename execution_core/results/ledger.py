@@ -95,7 +95,7 @@ def build_ledger(
     for ts, key, _, signed, price, fee, mark in events.iter_rows():
         if signed is not None:
             positions[key] = apply_fill(positions.get(key, Position()), signed, price, fee)
-            last_mark.setdefault(key, price)
+            last_mark[key] = price  # a fill is the freshest price of its instrument
         else:
             last_mark[key] = mark
         if key in positions:

@@ -83,8 +83,8 @@ def fill_frame(orders: list[Order], keys: dict[str, str]) -> pl.DataFrame:
                         key,
                         key.split(":", 1)[0],
                         "BUY" if event.is_buy else "SELL",
-                        event.last_qty.as_double(),
-                        event.last_px.as_double(),
+                        float(event.last_qty.as_decimal()),
+                        float(event.last_px.as_decimal()),  # as_double() can miss the tick grid
                         event.commission.as_double(),
                         event.commission.currency.code,
                         "MAKER" if event.liquidity_side.name == "MAKER" else "TAKER",
@@ -110,10 +110,10 @@ def order_frame(
         kids = children.get(own_id, [])
         is_algo_primary = _parent(order) is None and order.exec_algorithm_id is not None
         if is_algo_primary:
-            filled = sum(k.filled_qty.as_double() for k in kids)
-            notional = sum(k.filled_qty.as_double() * (k.avg_px or 0.0) for k in kids)
+            filled = sum(float(k.filled_qty.as_decimal()) for k in kids)
+            notional = sum(float(k.filled_qty.as_decimal()) * (k.avg_px or 0.0) for k in kids)
             avg = notional / filled if filled > QTY_EPS else None
-            quantity = order.quantity.as_double()
+            quantity = float(order.quantity.as_decimal())
             status = (
                 "FILLED"
                 if filled >= quantity - QTY_EPS
@@ -122,7 +122,7 @@ def order_frame(
             ts_submitted = submitted_at.get(own_id, order.ts_init)
             ts_last = max([k.ts_last for k in kids], default=order.ts_last)
         else:
-            filled = order.filled_qty.as_double()
+            filled = float(order.filled_qty.as_decimal())
             avg = order.avg_px if filled > QTY_EPS else None
             status = order_status_to_str(order.status)
             ts_submitted = _ts_submitted(order)
@@ -132,13 +132,13 @@ def order_frame(
                 own_id,
                 _parent(order),
                 _tag(order, "op"),
-                order.strategy_id.value,
+                _tag(order, "op").split("#", 1)[0],  # the signal's strategy, not NT's tagged id
                 key,
                 key.split(":", 1)[0],
                 "BUY" if order.is_buy else "SELL",
                 "LIMIT" if order.order_type == OrderType.LIMIT else "MARKET",
-                order.quantity.as_double(),
-                order.price.as_double() if order.order_type == OrderType.LIMIT else None,
+                float(order.quantity.as_decimal()),
+                float(order.price.as_decimal()) if order.order_type == OrderType.LIMIT else None,
                 _tag(order, "algo") or "NORMAL",
                 status,
                 filled,

@@ -6,6 +6,7 @@ with a venue and data), so a bad signal fails fast with its file and row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -16,8 +17,8 @@ from typing import Any
 import polars as pl
 from nautilus_trader.model.data import QuoteTick, TradeTick
 
-from execution_core.algorithms.params import AlgorithmParamsError, parse_algorithm
-from execution_core.errors import DataError
+from execution_core.algorithms.params import parse_algorithm
+from execution_core.errors import DataError, ExecutionServicesError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.nautilus.data import quote_ticks, trade_ticks
@@ -29,6 +30,7 @@ from execution_core.ticks.window_loader import TickWindows
 from pipelines.backtest.engine import BacktestConfig, build_engine
 from pipelines.backtest.results import build_summary, fill_frame, order_frame
 from pipelines.backtest.strategy import (
+    WINDOW_NS,
     Decision,
     SignalEvent,
     SignalExecutionConfig,
@@ -36,6 +38,8 @@ from pipelines.backtest.strategy import (
 )
 
 log = logging.getLogger(__name__)
+
+WINDOW = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -58,11 +62,10 @@ def signal_events(
         where = f"{row.get('signal_file') or 'signals'} row {row['signal_row']}"
         try:
             parse_algorithm(row["exec_algorithm"], row["exec_algorithm_params"])
-        except AlgorithmParamsError as exc:
+            cid = CanonicalId.parse(row["instrument_key"])
+            listing = [s.key for s in reference.venues_listing(cid)]
+        except ExecutionServicesError as exc:  # bad params, bad ID, unknown instrument
             raise DataError(f"{where}: {exc}") from None
-        listing = [
-            s.key for s in reference.venues_listing(CanonicalId.parse(row["instrument_key"]))
-        ]
         if not set(listing) & venue_keys:
             raise DataError(
                 f"{where}: no venue with tick data lists {row['instrument_key']}"
@@ -88,6 +91,28 @@ def signal_events(
             )
         )
     return out
+
+
+def with_window_end_heartbeats(quotes: pl.DataFrame, ends: list[int]) -> pl.DataFrame:
+    """``quotes`` plus, at each window end that follows a quote inside that window, the last
+    quote repeated: the book does not change, but the engine's clock reaches the window end,
+    so the timers that close the window fire (the clock only moves with data)."""
+    if not ends or quotes.is_empty():
+        return quotes
+    ts = pl.col("ts_event")
+    marks = pl.DataFrame({"end": sorted(set(ends))}).with_columns(
+        pl.col("end").cast(pl.Datetime("ns", "UTC"))
+    )
+    last = marks.join_asof(
+        quotes.with_columns(ts.alias("quoted_at")),
+        left_on="end",
+        right_on="ts_event",
+        strategy="backward",
+    ).filter(pl.col("quoted_at").is_not_null() & (pl.col("end") - pl.col("quoted_at") < WINDOW))
+    beats = last.select(
+        pl.col("end").alias("ts_event"), *[c for c in quotes.columns if c != "ts_event"]
+    )
+    return pl.concat([quotes, beats.select(quotes.columns)]).sort("ts_event", maintain_order=True)
 
 
 def derive_run_id(day: str, inputs: dict[str, Any], config: BacktestConfig) -> str:
@@ -116,11 +141,15 @@ def run_backtest(
     specs = [reference.get(key) for key in sorted(venue_keys)]
     engine, instruments = build_engine(specs, config)
     try:
+        ends = [e.ts_ns + WINDOW_NS - 1 for e in signal_list]
         data: list[TradeTick | QuoteTick] = []
         for t in ticks:
             if t.instrument_key in instruments and not t.frame.is_empty():
-                convert = trade_ticks if t.kind is TickKind.TRADES else quote_ticks
-                data.extend(convert(t.frame, instruments[t.instrument_key]))
+                if t.kind is TickKind.TRADES:
+                    data.extend(trade_ticks(t.frame, instruments[t.instrument_key]))
+                else:
+                    frame = with_window_end_heartbeats(t.frame, ends)
+                    data.extend(quote_ticks(frame, instruments[t.instrument_key]))
         engine.add_data(data, sort=True)
         if progress:
             progress(

@@ -59,6 +59,10 @@ class Decision:
 
 WINDOW_NS = 300 * 1_000_000_000  # an execution window lasts 5 minutes
 POLL_NS = 50_000_000  # while waiting for quotes, look at the cache every 50 ms
+# Open orders are cancelled this long before the window ends, so that the cancel reaches the
+# simulated venue (after its latency) while the window lasts. The runner puts a heartbeat at
+# each window's end: the backtest clock only moves with data.
+CANCEL_LEAD_NS = 1_000_000_000
 
 
 class SignalExecutionConfig(StrategyConfig, frozen=True):
@@ -98,7 +102,7 @@ class SignalExecutionStrategy(Strategy):
         self._pending[event.operation_id] = event
         for name, at, callback in (
             ("deadline", event.ts_ns + self._timeout_ns, self._on_deadline),
-            ("window_end", event.ts_ns + WINDOW_NS - 1, self._on_window_end),
+            ("window_end", event.ts_ns + WINDOW_NS - CANCEL_LEAD_NS, self._on_window_end),
         ):
             self.clock.set_time_alert_ns(
                 name=f"{name}:{event.operation_id}", alert_time_ns=at, callback=callback

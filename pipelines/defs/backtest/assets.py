@@ -59,7 +59,9 @@ def load_tick_windows(
         for name, (key, kind) in committed.metadata["index"].items()
     ]
     io_report = json.loads(artifacts.read_file(stores.results, committed, "io.json"))
-    return ticks, io_report, {n: f["sha256"] for n, f in committed.files.items()}
+    # the tick files' content only: io.json names store locations, which must not matter
+    hashes = {n: f["sha256"] for n, f in committed.files.items() if n.endswith(".parquet")}
+    return ticks, io_report, hashes
 
 
 @dg.multi_asset(
@@ -84,7 +86,12 @@ def backtest_run(
     events = artifacts.read_parquet(stores.results, signals_set, "events.parquet")
     ticks, io_report, tick_hashes = load_tick_windows(stores, day)
     backtest_config = config.to_backtest_config()
-    inputs = {"events": signals_set.files["events.parquet"]["sha256"], "ticks": tick_hashes}
+    instruments_set = artifacts.open_set(stores.results, artifact_prefix("instruments", day))
+    inputs = {
+        "events": signals_set.files["events.parquet"]["sha256"],
+        "ticks": tick_hashes,
+        "reference": instruments_set.files["reference.json"]["sha256"],  # fees change results
+    }
     run_id = derive_run_id(day, inputs, backtest_config)
     context.log.info(f"backtest_start run_id={run_id} events={len(events)} tick_sets={len(ticks)}")
     result = run_backtest(
