@@ -28,6 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from execution_core.ticks.layout import DEFAULT_LAYOUT  # noqa: E402
+
 DAY = dt.date(2025, 1, 15)
 ALGOS = [
     ("NORMAL", None),
@@ -38,7 +40,8 @@ ALGOS = [
 
 
 def root(scale: float, changes: int) -> Path:
-    return REPO / "runtime" / "bench" / f"backtest-{scale}-{changes}"
+    span = DEFAULT_LAYOUT.span_seconds
+    return REPO / "runtime" / "bench" / f"backtest-{scale}-{changes}-span{span}"
 
 
 def generate(scale: float, changes: int) -> None:

@@ -25,12 +25,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from execution_core.ticks.layout import DEFAULT_LAYOUT  # noqa: E402
+
 DAY = dt.date(2025, 1, 15)
 INSTRUMENT = "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"
 
 
 def data_dir(trades: int, seed: int) -> Path:
-    return REPO / "runtime" / "bench" / f"windows-{trades}-{seed}"
+    span = DEFAULT_LAYOUT.span_seconds
+    return REPO / "runtime" / "bench" / f"windows-{trades}-{seed}-span{span}"
 
 
 def generate(trades: int, seed: int) -> None:

@@ -123,7 +123,7 @@ def _read_with_index(
                 footers[flo : flo + int(e["footer_length"][g])],
             )
             pf = pq.ParquetFile(arrow.BufferReader(one), page_checksum_verification=True)
-            tables.append(pf.read_row_group(0))
+            tables.append(pf.read_row_group(0, use_threads=False))  # tiny groups: threads cost more
         collector.add(tables, first)
     return n
 
@@ -143,7 +143,9 @@ def _read_with_footer(reads: CountingReader, key: str, size: int, collector: _Co
         if any(hi >= s and lo < t for s, t in collector.windows):
             wanted.append(g)
     for first, last in _runs(np.array(wanted, dtype=np.int64)):
-        collector.add([pf.read_row_group(g) for g in range(first, last + 1)], first)
+        collector.add(
+            [pf.read_row_group(g, use_threads=False) for g in range(first, last + 1)], first
+        )
     return int(pf.metadata.num_row_groups)
 
 
