@@ -13,6 +13,7 @@ import datetime as dt
 import polars as pl
 
 from execution_core.accounting.positions import Position, apply_fill
+from execution_core.results.schemas import EQUITY_COLUMNS, POSITION_COLUMNS
 
 MARK_EVERY = dt.timedelta(seconds=10)
 EMPTY_MARKS = pl.DataFrame(
@@ -118,30 +119,6 @@ def build_ledger(
         equity = cash + unrealized
         peak = max(peak, equity)
         equity_rows.append((ts, equity, cash, realized, unrealized, equity - peak))
-    ts_type = pl.Datetime("ns", "UTC")
-    positions_frame = pl.DataFrame(
-        position_rows,
-        schema={
-            "ts_event": ts_type,
-            "instrument_key": pl.String,
-            "venue": pl.String,
-            "quantity": pl.Float64,
-            "avg_entry_price": pl.Float64,
-            "realized_pnl": pl.Float64,
-            "unrealized_pnl": pl.Float64,
-        },
-        orient="row",
-    )
-    equity_frame = pl.DataFrame(
-        equity_rows,
-        schema={
-            "ts_event": ts_type,
-            "equity": pl.Float64,
-            "cash": pl.Float64,
-            "realized_pnl": pl.Float64,
-            "unrealized_pnl": pl.Float64,
-            "drawdown": pl.Float64,
-        },
-        orient="row",
-    )
+    positions_frame = pl.DataFrame(position_rows, schema=POSITION_COLUMNS, orient="row")
+    equity_frame = pl.DataFrame(equity_rows, schema=EQUITY_COLUMNS, orient="row")
     return positions_frame, equity_frame

@@ -10,6 +10,31 @@ import polars as pl
 TS = pl.Datetime("ns", "UTC")
 SIDES = ["BUY", "SELL"]
 
+# The minimum columns of each file and their types (ARCHITECTURE.md "Backtest results").
+ORDER_COLUMNS: dict[str, pl.DataType] = {
+    "order_id": pl.String(), "parent_order_id": pl.String(), "operation_id": pl.String(),
+    "strategy_id": pl.String(), "instrument_key": pl.String(), "venue": pl.String(),
+    "side": pl.String(), "order_type": pl.String(), "quantity": pl.Float64(),
+    "price": pl.Float64(), "exec_algorithm": pl.String(), "status": pl.String(),
+    "filled_quantity": pl.Float64(), "avg_fill_price": pl.Float64(), "ts_submitted": TS,
+    "ts_last": TS,
+}  # fmt: skip
+FILL_COLUMNS: dict[str, pl.DataType] = {
+    "fill_id": pl.String(), "order_id": pl.String(), "instrument_key": pl.String(),
+    "venue": pl.String(), "side": pl.String(), "quantity": pl.Float64(), "price": pl.Float64(),
+    "fee": pl.Float64(), "fee_currency": pl.String(), "liquidity_side": pl.String(),
+    "ts_event": TS,
+}  # fmt: skip
+POSITION_COLUMNS: dict[str, pl.DataType] = {
+    "ts_event": TS, "instrument_key": pl.String(), "venue": pl.String(),
+    "quantity": pl.Float64(), "avg_entry_price": pl.Float64(), "realized_pnl": pl.Float64(),
+    "unrealized_pnl": pl.Float64(),
+}  # fmt: skip
+EQUITY_COLUMNS: dict[str, pl.DataType] = {
+    "ts_event": TS, "equity": pl.Float64(), "cash": pl.Float64(), "realized_pnl": pl.Float64(),
+    "unrealized_pnl": pl.Float64(), "drawdown": pl.Float64(),
+}  # fmt: skip
+
 
 def _col(
     dtype: pl.DataType | type[pl.DataType], *checks: pa.Check, nullable: bool = False

@@ -14,40 +14,9 @@ from nautilus_trader.model.enums import OrderType, order_status_to_str
 from nautilus_trader.model.events import OrderFilled, OrderSubmitted
 from nautilus_trader.model.orders import Order
 
+from execution_core.results.schemas import FILL_COLUMNS, ORDER_COLUMNS, TS
 from pipelines.backtest.strategy import Decision
 
-TS = pl.Datetime("ns", "UTC")
-ORDER_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "order_id": pl.String,
-    "parent_order_id": pl.String,
-    "operation_id": pl.String,
-    "strategy_id": pl.String,
-    "instrument_key": pl.String,
-    "venue": pl.String,
-    "side": pl.String,
-    "order_type": pl.String,
-    "quantity": pl.Float64,
-    "price": pl.Float64,
-    "exec_algorithm": pl.String,
-    "status": pl.String,
-    "filled_quantity": pl.Float64,
-    "avg_fill_price": pl.Float64,
-    "ts_submitted": TS,
-    "ts_last": TS,
-}
-FILL_SCHEMA: dict[str, pl.DataType | type[pl.DataType]] = {
-    "fill_id": pl.String,
-    "order_id": pl.String,
-    "instrument_key": pl.String,
-    "venue": pl.String,
-    "side": pl.String,
-    "quantity": pl.Float64,
-    "price": pl.Float64,
-    "fee": pl.Float64,
-    "fee_currency": pl.String,
-    "liquidity_side": pl.String,
-    "ts_event": TS,
-}
 QTY_EPS = 1e-9
 
 
@@ -91,7 +60,7 @@ def fill_frame(orders: list[Order], keys: dict[str, str]) -> pl.DataFrame:
                         event.ts_event,
                     )
                 )
-    return pl.DataFrame(rows, schema=FILL_SCHEMA, orient="row").sort(["ts_event", "fill_id"])
+    return pl.DataFrame(rows, schema=FILL_COLUMNS, orient="row").sort(["ts_event", "fill_id"])
 
 
 def order_frame(
@@ -147,7 +116,7 @@ def order_frame(
                 ts_last,
             )
         )
-    return pl.DataFrame(rows, schema=ORDER_SCHEMA, orient="row").sort(["ts_submitted", "order_id"])
+    return pl.DataFrame(rows, schema=ORDER_COLUMNS, orient="row").sort(["ts_submitted", "order_id"])
 
 
 def slippage_by_algorithm(

@@ -22,6 +22,7 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
+from execution_core.algorithms.params import lots_to_quantity, quantity_to_lots
 from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.routing.costs import TopOfBook
@@ -193,13 +194,13 @@ class SignalExecutionStrategy(Strategy):
         event = decision.event
         assert decision.venue_key is not None
         instrument = self.cache.instrument(self._ids[decision.venue_key])
-        lots = int(event.quantity / float(instrument.size_increment) + 1e-9)
+        lots = quantity_to_lots(event.quantity, float(instrument.size_increment))
         if lots == 0:
             decision.rejection = (
                 f"quantity {event.quantity} is below the lot size {instrument.size_increment}"
             )
             return
-        quantity = instrument.make_qty(lots * float(instrument.size_increment))
+        quantity = instrument.make_qty(lots_to_quantity(lots, float(instrument.size_increment)))
         decision.quantity = quantity.as_double()
         side = OrderSide.BUY if event.side == "BUY" else OrderSide.SELL
         tags = [f"op={event.operation_id}", f"algo={event.algorithm}"]

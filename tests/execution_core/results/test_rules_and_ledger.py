@@ -16,7 +16,7 @@ import pytest
 from execution_core.accounting.positions import Position, apply_fill
 from execution_core.results import rules
 from execution_core.results.ledger import EMPTY_MARKS, build_ledger, mark_samples
-from execution_core.results.schemas import RESULT_SCHEMAS
+from execution_core.results.schemas import FILL_COLUMNS, POSITION_COLUMNS, RESULT_SCHEMAS
 from execution_core.validation import schema_problems
 
 TS = pl.Datetime("ns", "UTC")
@@ -48,19 +48,7 @@ def fills(*rows: tuple[float, str, float, float, float], key: str = KEY) -> pl.D
             )
             for i, (sec, side, qty, price, fee) in enumerate(rows)
         ],
-        schema={
-            "fill_id": pl.String,
-            "order_id": pl.String,
-            "instrument_key": pl.String,
-            "venue": pl.String,
-            "side": pl.String,
-            "quantity": pl.Float64,
-            "price": pl.Float64,
-            "fee": pl.Float64,
-            "fee_currency": pl.String,
-            "liquidity_side": pl.String,
-            "ts_event": TS,
-        },
+        schema=FILL_COLUMNS,
         orient="row",
     )
 
@@ -75,15 +63,7 @@ def positions(*rows: tuple[float, float], key: str = KEY) -> pl.DataFrame:
     """Position rows of ``key``: (seconds, quantity) each."""
     return pl.DataFrame(
         [(at(sec), key, key.split(":", 1)[0], qty, 100.0, 0.0, 0.0) for sec, qty in rows],
-        schema={
-            "ts_event": TS,
-            "instrument_key": pl.String,
-            "venue": pl.String,
-            "quantity": pl.Float64,
-            "avg_entry_price": pl.Float64,
-            "realized_pnl": pl.Float64,
-            "unrealized_pnl": pl.Float64,
-        },
+        schema=POSITION_COLUMNS,
         orient="row",
     )
 
