@@ -1,0 +1,273 @@
+"""The pre-trade risk engine (every rule, fixed order) and an in-memory risk book.
+
+:class:`PreTradeRiskEngine` runs every rule of :mod:`execution_core.risk.rules` on an
+order and a :class:`~execution_core.risk.rules.RiskState` and collects *all* rejections,
+always in the order of :data:`RULE_ORDER`, so a caller sees every problem at once and
+the same inputs give the same decision in backtest and live.
+
+:class:`RiskBook` is the small stateful helper that builds those states: it keeps
+positions, last prices, the balance, open orders and each strategy's recent submission
+times in memory (not thread-safe; one event loop owns it). Its velocity memory is pruned
+by the order timestamps it is fed (and by :meth:`RiskBook.prune`): times older than the
+longest velocity window (60 s) are dropped.
+
+Typical live use::
+
+    decision = engine.check(order, book.snapshot())
+    if decision.passed:
+        book.on_order_accepted(order, order_id)     # counts for velocity and exposure
+    ...
+    book.on_fill(strategy_id, instrument_key, signed_qty, price, order_id=order_id)
+    book.on_order_closed(order_id)                  # filled, canceled or rejected
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from decimal import Decimal
+
+from execution_core.errors import InvalidInstrumentIdError
+from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.reference import InstrumentReference, InstrumentSpec
+from execution_core.risk.config import RiskLimits, instrument_family
+from execution_core.risk.rules import (
+    NS_PER_MINUTE,
+    OpenQuantity,
+    RiskOrder,
+    RiskRejection,
+    RiskState,
+    check_balance,
+    check_gross_position,
+    check_instrument_position,
+    check_limit_price,
+    check_notional_exposure,
+    check_order_size,
+    check_strategy_position,
+    check_velocity,
+)
+
+RULE_ORDER: tuple[str, ...] = (
+    "velocity",
+    "order_size",
+    "instrument_position",
+    "strategy_position",
+    "gross_position",
+    "notional_exposure",
+    "limit_price",
+    "balance",
+)
+"""The order in which :meth:`PreTradeRiskEngine.check` runs the rules and lists their
+rejections (an unknown instrument is reported at the ``order_size`` step)."""
+
+
+@dataclass(frozen=True)
+class RiskDecision:
+    """The result of a pre-trade check: ``passed`` iff there are no ``rejections``."""
+
+    passed: bool
+    rejections: tuple[RiskRejection, ...] = ()
+
+    @classmethod
+    def of(cls, rejections: tuple[RiskRejection, ...]) -> RiskDecision:
+        return cls(passed=not rejections, rejections=rejections)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(rejection.code for rejection in self.rejections)
+
+    def reason(self) -> str:
+        """Every rejection as ``CODE: reason``, joined by ``"; "`` (empty when passed)."""
+        return "; ".join(str(rejection) for rejection in self.rejections)
+
+
+class PreTradeRiskEngine:
+    """Runs every risk rule on an order; pure: the decision depends only on the inputs.
+
+    With an instrument ``reference`` the order-size rule also applies the venue listing's
+    limits (every listing of the family for an ``ANY:`` order) and an instrument the
+    reference does not list is rejected (``UNKNOWN_INSTRUMENT``). An instrument key that
+    does not parse is rejected alone (``INVALID_INSTRUMENT``): no other rule can run.
+    """
+
+    def __init__(self, limits: RiskLimits, reference: InstrumentReference | None = None) -> None:
+        self.limits = limits
+        self.reference = reference
+
+    def check(self, order: RiskOrder, state: RiskState) -> RiskDecision:
+        try:
+            instrument_family(order.instrument_key)
+        except InvalidInstrumentIdError as exc:
+            return RiskDecision.of((RiskRejection("INVALID_INSTRUMENT", str(exc)),))
+        limits = self.limits
+        spec, unknown = self._listing(order.instrument_key)
+        results = (
+            check_velocity(order, state, limits),
+            unknown,
+            check_order_size(order, state, limits, spec),
+            check_instrument_position(order, state, limits),
+            check_strategy_position(order, state, limits),
+            check_gross_position(order, state, limits),
+            check_notional_exposure(order, state, limits),
+            check_limit_price(order, state, limits),
+            check_balance(order, state, limits),
+        )
+        return RiskDecision.of(tuple(r for r in results if r is not None))
+
+    def _listing(
+        self, instrument_key: str
+    ) -> tuple[InstrumentSpec | list[InstrumentSpec] | None, RiskRejection | None]:
+        reference = self.reference
+        if reference is None:
+            return None, None
+        cid = CanonicalId.parse(instrument_key)
+        if cid.is_any_venue:
+            listings = reference.venues_listing(cid)
+            if listings:
+                return listings, None
+            return None, RiskRejection(
+                "UNKNOWN_INSTRUMENT",
+                f"no venue in instrument reference {reference.source} lists {instrument_key}",
+            )
+        if instrument_key in reference:
+            return reference.get(instrument_key), None
+        try:
+            reference.get(instrument_key)
+        except KeyError as exc:  # UnknownInstrumentError: message with close matches
+            return None, RiskRejection("UNKNOWN_INSTRUMENT", str(exc))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass
+class _OpenOrder:
+    strategy_id: str
+    family: str
+    side: str
+    remaining: Decimal
+
+
+class RiskBook:
+    """In-memory positions, last prices, balance, open orders and recent order times.
+
+    Instruments are folded onto their family (:func:`instrument_family`); positions are
+    signed base units per (strategy, family). Not thread-safe.
+    """
+
+    def __init__(
+        self, *, balance: Decimal | None = None, velocity_horizon_ns: int = NS_PER_MINUTE
+    ) -> None:
+        if velocity_horizon_ns < NS_PER_MINUTE:
+            raise ValueError(
+                f"velocity_horizon_ns {velocity_horizon_ns} is shorter than the longest "
+                f"velocity window ({NS_PER_MINUTE} ns)"
+            )
+        self.balance = balance
+        self.velocity_horizon_ns = velocity_horizon_ns
+        self._positions: dict[tuple[str, str], Decimal] = {}
+        self._prices: dict[str, Decimal] = {}
+        self._recent: dict[str, list[int]] = {}
+        self._open: dict[str, _OpenOrder] = {}
+
+    # --- events ---------------------------------------------------------------------
+
+    def on_order_accepted(self, order: RiskOrder, order_id: str | None = None) -> None:
+        """Record an order that passed risk: its time counts for velocity; with an
+        ``order_id`` its quantity also counts as open exposure until filled or closed."""
+        times = self._recent.setdefault(order.strategy_id, [])
+        bisect.insort(times, order.ts_ns)
+        self._prune_times(order.strategy_id, times[-1])
+        if order_id is not None:
+            if order_id in self._open:
+                raise ValueError(f"order {order_id!r} is already open in the risk book")
+            self._open[order_id] = _OpenOrder(
+                order.strategy_id, order.family, order.side, order.quantity
+            )
+
+    def on_fill(
+        self,
+        strategy_id: str,
+        instrument_key: str,
+        signed_qty: Decimal,
+        price: Decimal,
+        order_id: str | None = None,
+    ) -> None:
+        """Apply a fill (``signed_qty`` base units, + buy / − sell) to the position; the
+        fill price becomes the family's last price; an open ``order_id`` is reduced."""
+        if not signed_qty.is_finite() or not price.is_finite() or price <= 0:
+            raise ValueError(f"invalid fill of {instrument_key}: {signed_qty} at {price}")
+        family = instrument_family(instrument_key)
+        key = (strategy_id, family)
+        position = self._positions.get(key, Decimal(0)) + signed_qty
+        if position == 0:
+            self._positions.pop(key, None)
+        else:
+            self._positions[key] = position
+        self._prices[family] = price
+        if order_id is not None and order_id in self._open:
+            open_order = self._open[order_id]
+            open_order.remaining -= abs(signed_qty)
+            if open_order.remaining <= 0:
+                del self._open[order_id]
+
+    def on_order_closed(self, order_id: str) -> None:
+        """The order is done (filled, canceled, rejected): release its open quantity."""
+        self._open.pop(order_id, None)
+
+    def set_last_price(self, instrument: str, price: Decimal) -> None:
+        if not price.is_finite() or price <= 0:
+            raise ValueError(f"invalid last price for {instrument}: {price}")
+        self._prices[instrument_family(instrument)] = price
+
+    def set_balance(self, balance: Decimal | None) -> None:
+        self.balance = balance
+
+    def set_position(self, strategy_id: str, instrument: str, quantity: Decimal) -> None:
+        """Overwrite a position (startup from the OMS, reconciliation)."""
+        key = (strategy_id, instrument_family(instrument))
+        if quantity == 0:
+            self._positions.pop(key, None)
+        else:
+            self._positions[key] = quantity
+
+    # --- views ----------------------------------------------------------------------
+
+    def prune(self, now_ns: int) -> None:
+        """Forget submission times that can no longer count at ``now_ns``."""
+        for strategy_id in list(self._recent):
+            self._prune_times(strategy_id, now_ns)
+
+    def _prune_times(self, strategy_id: str, now_ns: int) -> None:
+        times = self._recent[strategy_id]
+        del times[: bisect.bisect_right(times, now_ns - self.velocity_horizon_ns)]
+        if not times:
+            del self._recent[strategy_id]
+
+    def position(self, strategy_id: str, instrument: str) -> Decimal:
+        return self._positions.get((strategy_id, instrument_family(instrument)), Decimal(0))
+
+    def recent_orders(self, strategy_id: str) -> tuple[int, ...]:
+        return tuple(self._recent.get(strategy_id, ()))
+
+    def open_order_ids(self) -> tuple[str, ...]:
+        return tuple(self._open)
+
+    def snapshot(self, now_ns: int | None = None) -> RiskState:
+        """An immutable :class:`RiskState` (copies); prunes first when ``now_ns`` is given."""
+        if now_ns is not None:
+            self.prune(now_ns)
+        opens: dict[tuple[str, str], OpenQuantity] = {}
+        for open_order in self._open.values():
+            key = (open_order.strategy_id, open_order.family)
+            side = (
+                OpenQuantity(buy=open_order.remaining)
+                if open_order.side == "BUY"
+                else OpenQuantity(sell=open_order.remaining)
+            )
+            opens[key] = opens.get(key, OpenQuantity()) + side
+        return RiskState(
+            positions=dict(self._positions),
+            last_prices=dict(self._prices),
+            balance=self.balance,
+            recent_orders={s: tuple(times) for s, times in self._recent.items()},
+            open_orders=opens,
+        )

@@ -1,0 +1,497 @@
+"""The daemon's REST API (FastAPI).
+
+==========================================  =====  ===================================
+route                                       token  answers
+==========================================  =====  ===================================
+``POST   /api/orders``                      yes    201 created, 200 idempotent replay,
+                                                   409 operation_id reused with another
+                                                   body, 400 malformed JSON, 415 not
+                                                   JSON, 422 invalid field
+``GET    /api/orders/{operation_id}``       yes    200, 404 unknown
+``DELETE /api/orders/{operation_id}``       yes    200 (the order as it stands), 404
+``GET    /api/orders``                      yes    200 list; filters ``status``,
+                                                   ``venue``, ``instrument``,
+                                                   ``strategy``, ``since``, ``until``,
+                                                   ``limit`` (1..1000, default 100)
+``GET    /api/positions``                   yes    200 list
+``GET    /api/health``, ``/api/live/health``  no   200 ok/degraded, 503 error
+``GET    /metrics``                         no     Prometheus text format
+==========================================  =====  ===================================
+
+A risk rejection is not an HTTP error: the order comes back (201/200) with status
+``REJECTED`` and its ``rejection_reason``. Every error body is an
+:class:`~live_daemon.api.models.ErrorOut` whose ``detail`` names the field
+(``quantity: must be > 0, got '0'``), except the plain-text 413 of the body-size limit
+(64 KiB). The token is checked before the body is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
+from importlib import metadata
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from execution_core.algorithms.params import AlgorithmParamsError
+from execution_core.errors import InvalidInstrumentIdError, UnknownInstrumentError
+from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.reference import InstrumentReference
+from live_daemon.api.auth import AuthenticatedRoute, require_token
+from live_daemon.api.models import (
+    OPERATION_ID_PATTERN,
+    ErrorOut,
+    FieldErrorOut,
+    HealthOut,
+    OrderIn,
+    OrderOut,
+    PositionOut,
+    order_out,
+)
+from live_daemon.api.ports import IdempotencyConflict, OrderService, ServiceUnavailable
+from live_daemon.domain import OrderStatus
+from live_daemon.metrics import Metrics
+
+log = logging.getLogger("live_daemon.api")
+
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_LIST_LIMIT = 100
+MAX_LIST_LIMIT = 1000
+QUIET_PATHS = frozenset({"/api/health", "/api/live/health", "/metrics"})
+"""Polled by supervisors: their request logs are DEBUG, not INFO."""
+
+_OperationId = Annotated[
+    str,
+    Path(
+        pattern=OPERATION_ID_PATTERN,
+        description="The order's idempotency key.",
+        examples=["OP-12345"],
+    ),
+]
+
+
+API_DESCRIPTION = """
+Orders in, as JSON: pre-trade risk, the PostgreSQL OMS (recorded before any venue sees
+them), the smart router, the venues.
+
+* **Auth**: `Authorization: Bearer <token>` on every `/api` route except health.
+* **Idempotency**: `operation_id` is the key. The same body again answers `200` with the
+  recorded order and sends nothing; another body with the same `operation_id` is `409`.
+* **Decimals** (quantities, prices, fees) travel as decimal strings, never JSON numbers.
+* **Risk rejections** are not HTTP errors: `201`/`200` with `status` `REJECTED` and a
+  `rejection_reason`.
+* **Errors**: `{"detail": "quantity: must be > 0, got '0'", "errors": [...]}`; malformed
+  JSON is `400`, a body that is not JSON `415`, an invalid field `422`.
+"""
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("execution-services")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": text}
+    for code, text in {
+        401: "Missing or invalid bearer token.",
+        422: "Invalid field: `detail` names it, `errors` lists every one.",
+        503: "The daemon is starting, stopping or cannot reach its database.",
+    }.items()
+}
+
+
+def create_app(
+    orchestrator: OrderService,
+    *,
+    token: str,
+    lifespan: Lifespan | None = None,
+    metrics: Metrics | None = None,
+    instruments: InstrumentReference | None = None,
+    version: str | None = None,
+) -> FastAPI:
+    """The API around ``orchestrator``.
+
+    ``token`` is the bearer token every ``/api`` route except health requires. ``metrics``
+    is what ``/metrics`` renders (a fresh :class:`Metrics` when omitted; the lifespan may
+    replace ``app.state.metrics``). With ``instruments``, an order for an instrument no
+    venue lists is a 422 before the orchestrator sees it.
+    """
+    if not token or not token.strip():
+        raise ValueError("create_app: the API token must not be empty")
+    version = version or package_version()
+    app = FastAPI(
+        title="Execution Services — live execution daemon",
+        version=version,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.token = token
+    app.state.orchestrator = orchestrator
+    app.state.metrics = metrics if metrics is not None else Metrics()
+    app.state.instruments = instruments
+    app.state.started = time.monotonic()
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(_FieldErrors, _field_errors_handler)
+    app.add_middleware(RequestLogMiddleware)
+
+    api = APIRouter(
+        prefix="/api",
+        route_class=AuthenticatedRoute,
+        dependencies=[Depends(require_token)],
+        responses={401: _ERRORS[401], 503: _ERRORS[503]},
+    )
+
+    @api.post(
+        "/orders",
+        status_code=201,
+        response_model=OrderOut,
+        summary="Submit an order (idempotent on operation_id)",
+        responses={
+            200: {
+                "model": OrderOut,
+                "description": "Replay: the order already recorded "
+                "for this operation_id and body; nothing was sent again.",
+            },
+            201: {"description": "Recorded now (possibly with status REJECTED by risk)."},
+            400: {"model": ErrorOut, "description": "Malformed JSON."},
+            409: {
+                "model": ErrorOut,
+                "description": "operation_id already used with a different body.",
+            },
+            413: {
+                "content": {"text/plain": {}},
+                "description": f"Body over {MAX_BODY_BYTES} bytes (plain text).",
+            },
+            415: {"model": ErrorOut, "description": "Body is not JSON."},
+            422: _ERRORS[422],
+        },
+    )
+    async def submit_order(order: OrderIn, response: Response) -> OrderOut:
+        _check_listed(instruments, order.instrument_key)
+        request = order.to_request()
+        with _service_errors("submit"):
+            record, created = await orchestrator.submit(request)
+        response.status_code = 201 if created else 200
+        return order_out(record)
+
+    @api.get(
+        "/orders/{operation_id}",
+        response_model=OrderOut,
+        summary="One order with its fills",
+        responses={404: {"model": ErrorOut, "description": "Unknown operation_id."}},
+    )
+    async def get_order(operation_id: _OperationId) -> OrderOut:
+        with _service_errors("get"):
+            record = await orchestrator.get(operation_id)
+        if record is None:
+            raise _unknown(operation_id)
+        return order_out(record)
+
+    @api.delete(
+        "/orders/{operation_id}",
+        response_model=OrderOut,
+        summary="Cancel an order",
+        description="Asks the venue to cancel; returns the order as it stands (the "
+        "cancellation shows as status CANCELED once the venue confirms; a final order is "
+        "returned unchanged).",
+        responses={404: {"model": ErrorOut, "description": "Unknown operation_id."}},
+    )
+    async def cancel_order(operation_id: _OperationId) -> OrderOut:
+        with _service_errors("cancel"):
+            record = await orchestrator.cancel(operation_id)
+        if record is None:
+            raise _unknown(operation_id)
+        return order_out(record)
+
+    @api.get(
+        "/orders",
+        response_model=list[OrderOut],
+        summary="Orders, newest first, filtered",
+        responses={422: _ERRORS[422]},
+    )
+    async def list_orders(
+        status: Annotated[OrderStatus | None, Query(description="Only this status.")] = None,
+        venue: Annotated[
+            str | None, Query(max_length=256, description="Only orders routed to this venue.")
+        ] = None,
+        instrument: Annotated[
+            str | None,
+            Query(max_length=256, description="Only this instrument_key (as requested)."),
+        ] = None,
+        strategy: Annotated[
+            str | None, Query(max_length=128, description="Only this strategy_id.")
+        ] = None,
+        since: Annotated[
+            dt.datetime | None,
+            Query(description="Created at or after (ISO 8601; no offset means UTC)."),
+        ] = None,
+        until: Annotated[
+            dt.datetime | None,
+            Query(description="Created before (ISO 8601; no offset means UTC)."),
+        ] = None,
+        limit: Annotated[
+            int, Query(ge=1, le=MAX_LIST_LIMIT, description="At most this many orders.")
+        ] = DEFAULT_LIST_LIMIT,
+    ) -> list[OrderOut]:
+        since, until = _utc(since), _utc(until)
+        if since is not None and until is not None and since >= until:
+            raise _field_error(
+                "until", f"must be after since ({since.isoformat()}), got {until.isoformat()}"
+            )
+        with _service_errors("list_orders"):
+            records = await orchestrator.list_orders(
+                status=status,
+                venue=venue,
+                instrument=instrument,
+                strategy=strategy,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        return [order_out(r) for r in records]
+
+    @api.get("/positions", response_model=list[PositionOut], summary="Positions")
+    async def positions() -> list[PositionOut]:
+        with _service_errors("positions"):
+            rows = await orchestrator.positions()
+        return [PositionOut.model_validate(row) for row in rows]
+
+    app.include_router(api)
+
+    async def health(request: Request) -> JSONResponse:
+        try:
+            data = dict(await orchestrator.health())
+        except Exception as exc:
+            log.warning("health_check_failed error=%s", type(exc).__name__, exc_info=True)
+            data = {"status": "error", "database": "unknown", "error": _describe(exc)}
+        uptime = round(time.monotonic() - request.app.state.started, 3)
+        data.setdefault("status", "ok" if data.get("database", "ok") == "ok" else "error")
+        data.setdefault("database", "ok")
+        data.setdefault("venues", {})
+        data.setdefault("uptime_s", uptime)
+        data["version"] = version
+        body = HealthOut.model_validate(data)
+        code = 200 if body.status in ("ok", "degraded") else 503
+        return JSONResponse(body.model_dump(mode="json"), status_code=code)
+
+    health_doc: dict[str, Any] = {
+        "response_model": HealthOut,
+        "summary": "Health (no token)",
+        "responses": {503: {"model": HealthOut, "description": "Not ready or failing."}},
+        "tags": ["monitoring"],
+    }
+    app.add_api_route("/api/health", health, methods=["GET"], **health_doc)
+    app.add_api_route("/api/live/health", health, methods=["GET"], **health_doc)
+
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics (no token)",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+        tags=["monitoring"],
+    )
+    async def prometheus(request: Request) -> Response:
+        current: Metrics = request.app.state.metrics
+        return Response(current.render(), media_type=current.content_type)
+
+    return app
+
+
+# --- errors --------------------------------------------------------------------------------
+
+
+def _unknown(operation_id: str) -> HTTPException:
+    return HTTPException(404, f"unknown operation_id {operation_id!r}")
+
+
+def _field_error(field: str, message: str, kind: str = "value_error") -> HTTPException:
+    return _FieldErrors([FieldErrorOut(field=field, message=message, type=kind)])
+
+
+class _FieldErrors(HTTPException):
+    def __init__(self, errors: list[FieldErrorOut], status_code: int = 422) -> None:
+        super().__init__(status_code, "; ".join(f"{e.field}: {e.message}" for e in errors))
+        self.errors = errors
+
+
+def _check_listed(instruments: InstrumentReference | None, key: str) -> None:
+    if instruments is None:
+        return
+    cid = CanonicalId.parse(key)  # OrderIn validated it
+    try:
+        listed = instruments.venues_listing(cid)
+    except UnknownInstrumentError as exc:
+        raise _field_error("instrument_key", str(exc), "unknown_instrument") from None
+    if not listed:
+        raise _field_error(
+            "instrument_key",
+            f"no venue lists {key!r} (known venues: {', '.join(instruments.venues())})",
+            "unknown_instrument",
+        )
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
+@contextmanager
+def _service_errors(operation: str) -> Iterator[None]:
+    """Turn what the orchestrator raises into HTTP answers (never a bare 500 page)."""
+    try:
+        yield
+    except HTTPException:
+        raise
+    except IdempotencyConflict as exc:
+        raise HTTPException(409, str(exc) or "operation_id already used") from None
+    except ServiceUnavailable as exc:
+        raise HTTPException(
+            503, str(exc) or "the daemon is not ready", headers={"Retry-After": "1"}
+        ) from None
+    except (UnknownInstrumentError, InvalidInstrumentIdError) as exc:
+        raise _field_error("instrument_key", str(exc), "instrument_key") from None
+    except AlgorithmParamsError as exc:
+        raise _field_error("exec_algorithm_params", str(exc), "exec_algorithm_params") from None
+    except Exception as exc:
+        log.exception("api_error operation=%s", operation)
+        raise HTTPException(500, f"internal error in {operation}: {_describe(exc)}") from None
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC)
+
+
+def _show(value: Any) -> str | None:
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        return text if len(text) <= 40 else text[:40] + "…"
+    return None
+
+
+def _field_errors(exc: RequestValidationError, path: str) -> tuple[int, list[FieldErrorOut]]:
+    """Status and one entry per error, each naming its field."""
+    out: list[FieldErrorOut] = []
+    for err in exc.errors():
+        loc = tuple(err.get("loc", ()))
+        kind = str(err.get("type", "value_error"))
+        where = str(loc[0]) if loc else "body"
+        raw = err.get("input")
+        if kind == "json_invalid":
+            doc = exc.body if isinstance(exc.body, str) else ""
+            pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
+            line = doc.count("\n", 0, pos) + 1
+            column = pos - (doc.rfind("\n", 0, pos) + 1) + 1
+            problem = (err.get("ctx") or {}).get("error", "invalid JSON")
+            message = f"malformed JSON: {problem} at line {line} column {column}"
+            return 400, [FieldErrorOut(field="body", message=message, type=kind)]
+        field = ".".join(str(p) for p in loc[1:]) or where
+        if field == "body" and isinstance(raw, bytes | bytearray):
+            message = "must be a JSON object sent with 'Content-Type: application/json'"
+            return 415, [FieldErrorOut(field="body", message=message, type="content_type")]
+        if kind == "missing":
+            message = "a JSON object is required" if field == "body" else "is required"
+        elif kind == "extra_forbidden":
+            message = "unknown field"
+            if path.rstrip("/") == "/api/orders":
+                message += f" (the fields are: {', '.join(OrderIn.model_fields)})"
+        elif field == "body" and kind in ("model_attributes_type", "dict_type"):
+            message = f"must be a JSON object, got {type(raw).__name__}"
+        else:
+            message = str(err.get("msg", "is invalid"))
+            if message[:2].istitle():  # pydantic's own "Input should be …"
+                message = message[:1].lower() + message[1:]
+            shown = _show(raw)
+            if "got " not in message and shown is not None and kind not in _NO_INPUT:
+                message += f", got {shown}"
+        out.append(FieldErrorOut(field=field, message=message, type=kind))
+    return 422, out
+
+
+_NO_INPUT = frozenset({"price_required"})
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    status, errors = _field_errors(exc, request.url.path)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
+    return JSONResponse(
+        ErrorOut(detail=detail, errors=errors).model_dump(mode="json"), status_code=status
+    )
+
+
+async def _field_errors_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, _FieldErrors)
+    body = ErrorOut(detail=str(exc.detail), errors=exc.errors)
+    return JSONResponse(body.model_dump(mode="json"), status_code=exc.status_code)
+
+
+# --- request logs --------------------------------------------------------------------------
+
+
+class RequestLogMiddleware:
+    """One log line and one ``http_requests_total`` count per request: method, path,
+    status, duration_ms (pure ASGI, no body buffering)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            duration_ms = (time.perf_counter() - started) * 1000
+            path = scope.get("path", "")
+            method = scope.get("method", "")
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
+            if log.isEnabledFor(level):
+                log.log(
+                    level,
+                    "http_request method=%s path=%s status=%d duration_ms=%.2f",
+                    method,
+                    path,
+                    status,
+                    duration_ms,
+                )
+            app = scope.get("app")
+            metrics = getattr(getattr(app, "state", None), "metrics", None)
+            if isinstance(metrics, Metrics):
+                metrics.http_request(method, route, status)
+
+
+__all__ = [
+    "MAX_BODY_BYTES",
+    "IdempotencyConflict",
+    "OrderService",
+    "RequestLogMiddleware",
+    "ServiceUnavailable",
+    "create_app",
+]

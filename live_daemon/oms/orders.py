@@ -1,0 +1,524 @@
+"""The write-ahead order store (``unified_orders`` + ``order_events`` + ``fills``).
+
+Every call that changes an order is one SQL statement (data-modifying CTEs), hence one
+round trip and one atomic, durably committed transaction (``synchronous_commit = on``):
+
+* :meth:`UnifiedOrderManager.record` inserts the order (``RECEIVED``) and its ``submitted``
+  event, before anything is sent anywhere. ``operation_id`` is the idempotency key.
+* :meth:`UnifiedOrderManager.transition` moves the status and appends an event; a final
+  status (REJECTED, FILLED, CANCELED) is never left through it.
+* :meth:`UnifiedOrderManager.add_fill` stores a fill once per ``(venue_key, fill_id)`` and
+  updates filled quantity, average price and status, with a ``filled`` event. Given a
+  :class:`~live_daemon.oms.positions.PositionStore`, it also updates the position in the
+  same transaction, so a position moves exactly once per fill.
+
+All SQL is parameterised; no value is ever formatted into a statement.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from execution_core.errors import ExecutionServicesError
+from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
+
+if TYPE_CHECKING:
+    from live_daemon.oms.positions import PositionStore
+
+FINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s.is_final)
+IN_FLIGHT_STATUSES: tuple[OrderStatus, ...] = (
+    OrderStatus.ACCEPTED,
+    OrderStatus.SUBMITTED,
+    OrderStatus.PARTIALLY_FILLED,
+)
+MAX_LIST_LIMIT = 10_000
+
+
+class IdempotencyConflict(ExecutionServicesError):
+    """An ``operation_id`` was reused with a different request body."""
+
+    def __init__(self, operation_id: str, existing_order_id: str | None = None) -> None:
+        self.operation_id = operation_id
+        self.existing_order_id = existing_order_id
+        super().__init__(
+            f"operation_id {operation_id!r} was already used for a different request"
+            + (f" (order {existing_order_id})" if existing_order_id else "")
+        )
+
+
+class InvalidTransition(ExecutionServicesError):
+    """A status change the order's state does not allow (e.g. out of a final status)."""
+
+    def __init__(self, order_id: str, current: OrderStatus | None, target: OrderStatus) -> None:
+        self.order_id = order_id
+        self.current = current
+        self.target = target
+        super().__init__(f"order {order_id}: cannot move from {current} to {target}")
+
+
+class OrderNotFound(ExecutionServicesError, LookupError):
+    """No order with that id."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+# --- sortable order ids ------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_id_lock = threading.Lock()
+_last_id = 0
+
+
+def new_order_id() -> str:
+    """``ORD-`` + a ULID (26 Crockford base32 chars: 48-bit ms timestamp + 80 random bits).
+
+    Lexicographic order is creation order, also within a millisecond in one process.
+    """
+    global _last_id
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if value <= _last_id:
+            value = _last_id + 1
+        _last_id = value
+    chars = []
+    for _ in range(26):
+        chars.append(_CROCKFORD[value & 31])
+        value >>= 5
+    return "ORD-" + "".join(reversed(chars))
+
+
+# --- SQL -----------------------------------------------------------------------------------
+
+_COLUMNS = (
+    "order_id",
+    "operation_id",
+    "strategy_id",
+    "instrument_key",
+    "venue_key",
+    "side",
+    "order_type",
+    "quantity",
+    "price",
+    "exec_algorithm",
+    "exec_algorithm_params",
+    "payload_hash",
+    "status",
+    "rejection_reason",
+    "filled_quantity",
+    "avg_fill_price",
+    "venue_order_id",
+    "created_at",
+    "updated_at",
+)
+_COLS = ", ".join(_COLUMNS)
+_O_COLS = ", ".join(f"o.{c}" for c in _COLUMNS)
+
+
+def _fills_of(alias: str) -> str:
+    return (
+        "ARRAY(SELECT f FROM fills f WHERE f.order_id = "
+        f"{alias}.order_id ORDER BY f.ts, f.fill_id) AS fills"
+    )
+
+
+_NO_FILLS = "NULL::fills[] AS fills"
+_FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL_STATUSES)
+
+_RECORD_SQL = f"""
+WITH ins AS (
+    INSERT INTO unified_orders (
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'RECEIVED')
+    ON CONFLICT (operation_id) DO NOTHING
+    RETURNING {_COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, 'submitted', $12 FROM ins
+)
+SELECT true AS created, {_COLS}, {_NO_FILLS} FROM ins
+UNION ALL
+SELECT false AS created, {_O_COLS}, {_fills_of("o")}
+FROM unified_orders o
+WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
+"""
+
+_TRANSITION_SQL = f"""
+WITH upd AS (
+    UPDATE unified_orders
+    SET status = $2,
+        venue_key = coalesce($3, venue_key),
+        rejection_reason = coalesce($4, rejection_reason),
+        venue_order_id = coalesce($5, venue_order_id),
+        updated_at = now()
+    WHERE order_id = $1 AND status NOT IN ({_FINAL_SQL})
+    RETURNING {_COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, $6, $7 FROM upd
+)
+SELECT {_O_COLS}, {_fills_of("o")} FROM upd o
+"""
+
+# The fill, the order's totals and the event in one statement. Under concurrent fills of
+# one order the UPDATE re-reads the latest row version (READ COMMITTED), so totals add up.
+# A fill is a fact: it is recorded even on a CANCELED/REJECTED order (the venue filled it
+# before the cancel landed); the order becomes FILLED when complete, otherwise a CANCELED
+# order stays CANCELED and anything else becomes PARTIALLY_FILLED.
+_ADD_FILL_SQL = f"""
+WITH f AS (
+    INSERT INTO fills (
+        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (venue_key, fill_id) DO NOTHING
+    RETURNING order_id, quantity, price
+), upd AS (
+    UPDATE unified_orders o
+    SET filled_quantity = o.filled_quantity + f.quantity,
+        avg_fill_price = trim_scale(
+            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
+            / (o.filled_quantity + f.quantity)
+        ),
+        status = CASE
+            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
+            WHEN o.status = 'CANCELED' THEN 'CANCELED'
+            ELSE 'PARTIALLY_FILLED'
+        END,
+        venue_key = coalesce(o.venue_key, $1),
+        updated_at = now()
+    FROM f
+    WHERE o.order_id = f.order_id
+    RETURNING {_O_COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, 'filled', $10::jsonb || jsonb_build_object(
+        'filled_quantity', filled_quantity::text,
+        'avg_fill_price', avg_fill_price::text,
+        'status', status
+    )
+    FROM upd
+)
+SELECT {_O_COLS}, {_fills_of("o")} FROM upd o
+"""
+
+_GET_BY_OPERATION_SQL = (
+    f"SELECT {_O_COLS}, {{fills}} FROM unified_orders o WHERE o.operation_id = $1"
+)
+_GET_BY_ORDER_SQL = f"SELECT {_O_COLS}, {{fills}} FROM unified_orders o WHERE o.order_id = $1"
+
+
+# --- rows → domain -------------------------------------------------------------------------
+
+
+def _fill(row: Any) -> Fill:
+    return Fill(
+        fill_id=row["fill_id"],
+        order_id=row["order_id"],
+        quantity=row["quantity"],
+        price=row["price"],
+        fee=row["fee"],
+        fee_currency=row["fee_currency"] or "",
+        liquidity_side=row["liquidity_side"] or "",
+        ts=row["ts"],
+    )
+
+
+def _record(row: asyncpg.Record, extra_fills: Sequence[Fill] = ()) -> OrderRecord:
+    fills = [_fill(f) for f in row["fills"] or ()]
+    if extra_fills:
+        fills = sorted([*fills, *extra_fills], key=lambda f: (f.ts, f.fill_id))
+    return OrderRecord(
+        order_id=row["order_id"],
+        operation_id=row["operation_id"],
+        strategy_id=row["strategy_id"],
+        instrument_key=row["instrument_key"],
+        side=row["side"],
+        order_type=row["order_type"],
+        quantity=row["quantity"],
+        price=row["price"],
+        exec_algorithm=row["exec_algorithm"],
+        exec_algorithm_params=row["exec_algorithm_params"],
+        payload_hash=row["payload_hash"],
+        status=OrderStatus(row["status"]),
+        venue_key=row["venue_key"],
+        rejection_reason=row["rejection_reason"],
+        filled_quantity=row["filled_quantity"],
+        avg_fill_price=row["avg_fill_price"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        fills=tuple(fills),
+    )
+
+
+def _statuses(status: OrderStatus | str | Iterable[OrderStatus | str]) -> list[str]:
+    items = [status] if isinstance(status, str) else list(status)
+    return [OrderStatus(s).value for s in items]  # ValueError on an unknown status
+
+
+class UnifiedOrderManager:
+    """The OMS order store over an asyncpg pool (see the module docstring).
+
+    ``positions``: when given, :meth:`add_fill` applies each new fill to that
+    :class:`~live_daemon.oms.positions.PositionStore` in the fill's own transaction, so
+    positions move exactly once per fill even when a venue reports it twice.
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, positions: PositionStore | None = None) -> None:
+        self.pool = pool
+        self.positions = positions
+
+    # --- write path ------------------------------------------------------------------
+
+    async def record(
+        self, request: OrderRequest, *, detail: dict[str, Any] | None = None
+    ) -> tuple[OrderRecord, bool]:
+        """Write-ahead record ``request``; return ``(order, created)``.
+
+        On return the order (status RECEIVED) and its ``submitted`` event are committed.
+        The same ``operation_id`` with the same payload returns the existing order and
+        ``False``; with another payload it raises :class:`IdempotencyConflict`. Safe under
+        concurrent identical requests: exactly one row is created.
+        """
+        payload_hash = request.payload_hash()
+        event = {"payload_hash": payload_hash, **(detail or {})}
+        args = (
+            new_order_id(),
+            request.operation_id,
+            request.strategy_id,
+            request.instrument_key,
+            request.side,
+            request.order_type,
+            request.quantity,
+            request.price,
+            request.exec_algorithm,
+            request.exec_algorithm_params,
+            payload_hash,
+            event,
+        )
+        for _ in range(3):
+            row = await self.pool.fetchrow(_RECORD_SQL, *args)
+            if row is None:
+                # A concurrent insert of the same operation_id committed after our statement
+                # took its snapshot: it is visible to a new statement.
+                row = await self.pool.fetchrow(
+                    _GET_BY_OPERATION_SQL.format(fills=_fills_of("o")), request.operation_id
+                )
+            if row is not None:
+                break
+        else:  # pragma: no cover - the other insert rolled back three times in a row
+            raise RuntimeError(f"could not record operation_id {request.operation_id!r}")
+        record = _record(row)
+        created = bool(row.get("created", False))
+        if not created and record.payload_hash != payload_hash:
+            raise IdempotencyConflict(request.operation_id, record.order_id)
+        return record, created
+
+    async def transition(
+        self,
+        order_id: str,
+        status: OrderStatus | str,
+        event: EventKind | str,
+        detail: dict[str, Any] | None = None,
+        *,
+        venue_key: str | None = None,
+        rejection_reason: str | None = None,
+        venue_order_id: str | None = None,
+    ) -> OrderRecord:
+        """Set the status (and the given fields), append ``event``; return the new state.
+
+        Raises :class:`InvalidTransition` if the order is in a final status (or the target
+        is RECEIVED), :class:`OrderNotFound` if there is no such order. ``None`` fields are
+        left unchanged. The event's detail gets ``status`` (the new status) added.
+        """
+        target = OrderStatus(status)
+        kind = EventKind(event)
+        if target is OrderStatus.RECEIVED:
+            raise InvalidTransition(order_id, None, target)
+        row = await self.pool.fetchrow(
+            _TRANSITION_SQL,
+            order_id,
+            target.value,
+            venue_key,
+            rejection_reason,
+            venue_order_id,
+            kind.value,
+            {"status": target.value, **(detail or {})},
+        )
+        if row is not None:
+            return _record(row)
+        current = await self.pool.fetchval(
+            "SELECT status FROM unified_orders WHERE order_id = $1", order_id
+        )
+        if current is None:
+            raise OrderNotFound(f"no order {order_id!r}")
+        raise InvalidTransition(order_id, OrderStatus(current), target)
+
+    async def add_fill(self, venue_key: str, fill: Fill) -> tuple[OrderRecord, bool]:
+        """Store ``fill`` (executed on the concrete instrument ``venue_key``).
+
+        Returns ``(order, True)`` for a new fill; for a fill already stored under
+        ``(venue_key, fill.fill_id)`` returns ``(order, False)`` and changes nothing.
+        Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown.
+        """
+        event = {
+            "fill_id": fill.fill_id,
+            "venue_key": venue_key,
+            "quantity": str(fill.quantity),
+            "price": str(fill.price),
+            "fee": str(fill.fee),
+            "fee_currency": fill.fee_currency,
+            "liquidity_side": fill.liquidity_side,
+            "ts": fill.ts.isoformat(),
+        }
+        args = (
+            venue_key,
+            fill.fill_id,
+            fill.order_id,
+            fill.quantity,
+            fill.price,
+            fill.fee,
+            fill.fee_currency or None,
+            fill.liquidity_side or None,
+            fill.ts,
+            event,
+        )
+        try:
+            if self.positions is None:
+                row = await self.pool.fetchrow(_ADD_FILL_SQL, *args)
+            else:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    row = await conn.fetchrow(_ADD_FILL_SQL, *args)
+                    if row is not None:
+                        signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
+                        await self.positions.apply_fill(
+                            row["strategy_id"],
+                            row["instrument_key"],
+                            venue_key,
+                            signed,
+                            fill.price,
+                            fill.fee,
+                            conn=conn,
+                        )
+        except asyncpg.ForeignKeyViolationError:
+            raise OrderNotFound(
+                f"fill {fill.fill_id!r} on {venue_key}: no order {fill.order_id!r}"
+            ) from None
+        if row is not None:
+            return _record(row, extra_fills=(fill,)), True
+        existing = await self.get_order(fill.order_id)
+        if existing is None:  # pragma: no cover - the FK makes this impossible
+            raise OrderNotFound(f"no order {fill.order_id!r}")
+        return existing, False
+
+    # --- read path ---------------------------------------------------------------------
+
+    async def get(self, operation_id: str, with_fills: bool = True) -> OrderRecord | None:
+        """The order recorded under ``operation_id``, or None."""
+        sql = _GET_BY_OPERATION_SQL.format(fills=_fills_of("o") if with_fills else _NO_FILLS)
+        row = await self.pool.fetchrow(sql, operation_id)
+        return None if row is None else _record(row)
+
+    async def get_order(self, order_id: str, with_fills: bool = True) -> OrderRecord | None:
+        """The order with ``order_id``, or None."""
+        sql = _GET_BY_ORDER_SQL.format(fills=_fills_of("o") if with_fills else _NO_FILLS)
+        row = await self.pool.fetchrow(sql, order_id)
+        return None if row is None else _record(row)
+
+    async def list(
+        self,
+        *,
+        status: OrderStatus | str | Iterable[OrderStatus | str] | None = None,
+        venue: str | None = None,
+        instrument: str | None = None,
+        strategy: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 100,
+        with_fills: bool = True,
+    ) -> builtins.list[OrderRecord]:
+        """Orders matching every given filter, newest first.
+
+        ``status``: one status or several; ``venue``: the venue part of the order's venue
+        key (e.g. ``OKX``; an order not yet routed counts under its requested venue, ANY
+        for an open one); ``instrument``: equal to the requested instrument key or to the
+        chosen venue key; ``since`` ≤ created_at < ``until``; ``limit`` ≤ 10 000.
+        """
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        where: builtins.list[str] = []
+        args: builtins.list[Any] = []
+
+        def add(fragment: str, value: Any) -> None:
+            args.append(value)
+            where.append(fragment.replace("?", f"${len(args)}"))
+
+        if status is not None:
+            add("o.status = ANY(?::text[])", _statuses(status))
+        if venue is not None:
+            add("o.venue = ?", venue)
+        if instrument is not None:
+            add("(o.instrument_key = ? OR o.venue_key = ?)", instrument)
+        if strategy is not None:
+            add("o.strategy_id = ?", strategy)
+        if since is not None:
+            add("o.created_at >= ?", since)
+        if until is not None:
+            add("o.created_at < ?", until)
+        args.append(limit)
+        sql = (
+            f"SELECT {_O_COLS}, {_fills_of('o') if with_fills else _NO_FILLS} "
+            "FROM unified_orders o"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${len(args)}"
+        )
+        return [_record(row) for row in await self.pool.fetch(sql, *args)]
+
+    async def in_flight(self, *, include_received: bool = False) -> builtins.list[OrderRecord]:
+        """Orders a venue may still be working (ACCEPTED, SUBMITTED, PARTIALLY_FILLED),
+        oldest first. ``include_received`` adds RECEIVED ones (recorded, never sent)."""
+        statuses = [s.value for s in IN_FLIGHT_STATUSES]
+        if include_received:
+            statuses.append(OrderStatus.RECEIVED.value)
+        rows = await self.pool.fetch(
+            f"SELECT {_O_COLS}, {_fills_of('o')} FROM unified_orders o "
+            "WHERE o.status = ANY($1::text[]) ORDER BY o.created_at, o.order_id",
+            statuses,
+        )
+        return [_record(row) for row in rows]
+
+    async def append_event(
+        self, order_id: str, event: EventKind, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Log an event that does not change the status (an acknowledgement, a recovery
+        note). Committed on return."""
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)",
+                order_id,
+                event.value,
+                detail or {},
+            )
+
+    async def events(self, order_id: str) -> builtins.list[dict[str, Any]]:
+        """The order's event log, oldest first: ``event_id``, ``order_id``, ``ts``,
+        ``kind``, ``detail``."""
+        rows = await self.pool.fetch(
+            "SELECT event_id, order_id, ts, kind, detail FROM order_events "
+            "WHERE order_id = $1 ORDER BY event_id",
+            order_id,
+        )
+        return [dict(row) for row in rows]
+
+    async def count(self) -> int:
+        return int(await self.pool.fetchval("SELECT count(*) FROM unified_orders"))

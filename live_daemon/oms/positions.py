@@ -1,0 +1,238 @@
+"""Persistent netting positions (``unified_positions``), one row per strategy and concrete
+instrument (which fixes the venue).
+
+The accounting is :func:`execution_core.accounting.positions.apply_fill`, the one the
+backtests use, run on ``Decimal`` values (it is written with plain arithmetic, so it works
+on Decimals unchanged; this module converts its results back to Decimal). Each update is a
+read-modify-write of the row under ``SELECT ... FOR UPDATE`` in one transaction, so
+concurrent fills on one position serialise.
+
+:meth:`PositionStore.by_instrument` aggregates across venues per canonical instrument with
+the venue stripped: ``BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN`` and
+``OKX:PERPETUAL:BTC-USDT@LIN`` both count under ``PERPETUAL:BTC-USDT@LIN``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections import defaultdict
+from decimal import Decimal
+from typing import Any, cast
+
+import asyncpg
+
+from execution_core.accounting.positions import Position
+from execution_core.accounting.positions import apply_fill as core_apply_fill
+from execution_core.instruments.ids import CanonicalId
+
+ZERO = Decimal(0)
+
+_COLUMNS = (
+    "strategy_id, instrument_key, venue_key, canonical_key, quantity, avg_entry_price, "
+    "realized_pnl, fees, updated_at"
+)
+
+
+def canonical_key(instrument: CanonicalId | str) -> str:
+    """The venue-less key: ``OKX:PERPETUAL:BTC-USDT@LIN`` → ``PERPETUAL:BTC-USDT@LIN``
+    (an asset-class prefix is dropped too, so all venues of an instrument meet)."""
+    cid = instrument if isinstance(instrument, CanonicalId) else CanonicalId.parse(instrument)
+    return f"{cid.instrument_type}:{cid.payload_with_suffix}"
+
+
+def resolve_instrument(instrument_key: str, venue_key: str | None = None) -> CanonicalId:
+    """The concrete instrument a fill happened on.
+
+    ``venue_key`` may be the concrete key (``OKX:PERPETUAL:BTC-USDT@LIN``, as stored on
+    orders and fills; then ``instrument_key`` may be the requested ``ANY:…`` key) or just
+    the venue (``OKX``; then ``instrument_key`` must be concrete on that venue).
+    """
+    if venue_key is not None and ":" in venue_key:
+        concrete = CanonicalId.parse(venue_key)
+    else:
+        concrete = CanonicalId.parse(instrument_key)
+        if venue_key is not None and venue_key != concrete.venue:
+            raise ValueError(f"instrument {instrument_key} is not on venue {venue_key}")
+    if concrete.is_any_venue:
+        raise ValueError(
+            f"a position needs a concrete venue, got {instrument_key!r} / {venue_key!r}"
+        )
+    return concrete
+
+
+def _dec(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def apply_fill_decimal(
+    quantity: Decimal,
+    avg_entry_price: Decimal,
+    realized_pnl: Decimal,
+    fees: Decimal,
+    signed_qty: Decimal,
+    price: Decimal,
+    fee: Decimal,
+) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """``execution_core``'s netting accounting on Decimals: ``(quantity, avg_entry_price,
+    realized_pnl, fees)`` after the fill (ValueError on a zero quantity or price ≤ 0)."""
+    before = Position(
+        quantity=cast(float, quantity),
+        avg_entry_price=cast(float, avg_entry_price),
+        realized_pnl=cast(float, realized_pnl),
+        fees=cast(float, fees),
+    )
+    after = core_apply_fill(before, cast(float, signed_qty), cast(float, price), cast(float, fee))
+    return (
+        _dec(after.quantity),
+        _dec(after.avg_entry_price),
+        _dec(after.realized_pnl),
+        _dec(after.fees),
+    )
+
+
+class PositionStore:
+    """Positions in PostgreSQL (see the module docstring)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def apply_fill(
+        self,
+        strategy_id: str,
+        instrument_key: str,
+        venue_key: str | None,
+        signed_qty: Decimal,
+        price: Decimal,
+        fee: Decimal = ZERO,
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> dict[str, Any]:
+        """Apply a fill (``signed_qty`` > 0 buys, < 0 sells) and return the new position.
+
+        See :func:`resolve_instrument` for ``instrument_key`` / ``venue_key``. With
+        ``conn`` (inside the caller's transaction, e.g. the fill's) the update joins that
+        transaction; without, it runs in its own.
+        """
+        concrete = resolve_instrument(instrument_key, venue_key)
+        args = (strategy_id, str(concrete), concrete.venue, canonical_key(concrete))
+        if conn is not None:
+            if not conn.is_in_transaction():
+                raise ValueError("apply_fill(conn=...) must run inside a transaction")
+            return await self._apply(conn, args, signed_qty, price, fee)
+        async with self.pool.acquire() as own, own.transaction():
+            return await self._apply(own, args, signed_qty, price, fee)
+
+    async def _apply(
+        self,
+        conn: asyncpg.Connection,
+        args: tuple[str, str, str, str],
+        signed_qty: Decimal,
+        price: Decimal,
+        fee: Decimal,
+    ) -> dict[str, Any]:
+        strategy_id, instrument_key, venue, canonical = args
+        select = (
+            "SELECT quantity, avg_entry_price, realized_pnl, fees FROM unified_positions "
+            "WHERE strategy_id = $1 AND instrument_key = $2 FOR UPDATE"
+        )
+        row = await conn.fetchrow(select, strategy_id, instrument_key)
+        if row is None:  # first fill: create the flat row (race-safe), then lock it
+            await conn.execute(
+                "INSERT INTO unified_positions "
+                "(strategy_id, instrument_key, venue_key, canonical_key) "
+                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                strategy_id,
+                instrument_key,
+                venue,
+                canonical,
+            )
+            row = await conn.fetchrow(select, strategy_id, instrument_key)
+            assert row is not None
+        quantity, avg, realized, fees = apply_fill_decimal(
+            row["quantity"],
+            row["avg_entry_price"],
+            row["realized_pnl"],
+            row["fees"],
+            _dec(signed_qty),
+            _dec(price),
+            _dec(fee),
+        )
+        updated = await conn.fetchrow(
+            "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, "
+            "realized_pnl = $5, fees = $6, updated_at = now() "
+            f"WHERE strategy_id = $1 AND instrument_key = $2 RETURNING {_COLUMNS}",
+            strategy_id,
+            instrument_key,
+            quantity,
+            avg,
+            realized,
+            fees,
+        )
+        return dict(updated)
+
+    async def get(self, strategy_id: str, instrument_key: str) -> dict[str, Any] | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_COLUMNS} FROM unified_positions "
+            "WHERE strategy_id = $1 AND instrument_key = $2",
+            strategy_id,
+            instrument_key,
+        )
+        return None if row is None else dict(row)
+
+    async def all(
+        self, *, strategy: str | None = None, open_only: bool = False
+    ) -> builtins.list[dict[str, Any]]:
+        """Every position row (closed ones too, they carry realized PnL unless
+        ``open_only``), ordered by strategy and instrument."""
+        rows = await self.pool.fetch(
+            f"SELECT {_COLUMNS} FROM unified_positions "
+            "WHERE ($1::text IS NULL OR strategy_id = $1) AND (NOT $2 OR quantity <> 0) "
+            "ORDER BY strategy_id, instrument_key",
+            strategy,
+            open_only,
+        )
+        return [dict(row) for row in rows]
+
+    async def by_instrument(self, *, strategy: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Positions summed across venues (and strategies, unless ``strategy`` is given)
+        per canonical, venue-less instrument.
+
+        Each item: ``canonical_key``, ``quantity`` (net), ``avg_entry_price`` (weighted
+        over the legs on the net side; 0 when flat), ``realized_pnl``, ``fees``,
+        ``venues`` ``{venue: quantity}``, ``strategies`` ``{strategy_id: quantity}``,
+        ``instruments`` (the concrete keys).
+        """
+        groups: dict[str, builtins.list[dict[str, Any]]] = defaultdict(list)
+        for row in await self.all(strategy=strategy):
+            groups[row["canonical_key"]].append(row)
+        result = []
+        for key in sorted(groups):
+            legs = groups[key]
+            net = sum((leg["quantity"] for leg in legs), ZERO)
+            same_side = [leg for leg in legs if net and leg["quantity"] * net > 0]
+            weight = sum((abs(leg["quantity"]) for leg in same_side), ZERO)
+            avg = (
+                sum((abs(leg["quantity"]) * leg["avg_entry_price"] for leg in same_side), ZERO)
+                / weight
+                if weight
+                else ZERO
+            )
+            venues: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            strategies: dict[str, Decimal] = defaultdict(lambda: ZERO)
+            for leg in legs:
+                venues[leg["venue_key"]] += leg["quantity"]
+                strategies[leg["strategy_id"]] += leg["quantity"]
+            result.append(
+                {
+                    "canonical_key": key,
+                    "quantity": net,
+                    "avg_entry_price": avg,
+                    "realized_pnl": sum((leg["realized_pnl"] for leg in legs), ZERO),
+                    "fees": sum((leg["fees"] for leg in legs), ZERO),
+                    "venues": dict(venues),
+                    "strategies": dict(strategies),
+                    "instruments": sorted({leg["instrument_key"] for leg in legs}),
+                    "updated_at": max(leg["updated_at"] for leg in legs),
+                }
+            )
+        return result
