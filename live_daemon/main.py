@@ -1,0 +1,46 @@
+"""``exec-live``: run the daemon (paper mode on 127.0.0.1:8001 by default)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from live_daemon.settings import load_settings
+
+app = typer.Typer(help="The live execution daemon.", no_args_is_help=False)
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option(help="JSON config (${ENV} expanded).")] = None,
+    port: Annotated[int | None, typer.Option(help="Override the port.")] = None,
+) -> None:
+    """Start the daemon; SIGINT/SIGTERM stop it cleanly (orders in flight are resolved on
+    the next start)."""
+    from live_daemon.logs import configure_logging
+    from live_daemon.service import build_app
+
+    settings = load_settings(config)
+    if port is not None:
+        settings = settings.model_copy(update={"port": port})
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,290 @@
+"""``LiveExecutionOrchestrator``: validate → risk → OMS → router → venue, and back.
+
+Every order is committed to PostgreSQL (status RECEIVED, with its ``submitted`` event)
+before anything else happens: a crash at any later point leaves a row to resolve. The same
+``operation_id`` again returns that row and sends nothing. Venue events are applied to the
+OMS in arrival order by one consumer task, so a fill never overtakes its acknowledgement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from decimal import Decimal
+from typing import Any
+
+from execution_core.errors import ExecutionServicesError
+from execution_core.instruments.reference import InstrumentReference
+from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
+from execution_core.risk.rules import RiskOrder
+from execution_core.routing.costs import TopOfBook
+from execution_core.routing.router import SmartRouter
+from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.metrics import Metrics
+from live_daemon.oms.orders import UnifiedOrderManager
+from live_daemon.positions import UnifiedPositionTracker
+from live_daemon.venues.paper import VenueEvent
+
+log = logging.getLogger(__name__)
+
+
+class LiveExecutionOrchestrator:
+    def __init__(
+        self,
+        oms: UnifiedOrderManager,
+        positions: UnifiedPositionTracker,
+        risk: PreTradeRiskEngine,
+        risk_book: RiskBook,
+        router: SmartRouter,
+        gateway: Any,  # PaperVenueGateway or a real one: submit/cancel/last_quote/order_state
+        reference: InstrumentReference,
+        metrics: Metrics,
+    ) -> None:
+        self.oms, self.position_tracker = oms, positions
+        self.risk, self.risk_book = risk, risk_book
+        self.router, self.gateway, self.reference, self.metrics = (
+            router,
+            gateway,
+            reference,
+            metrics,
+        )
+        self._events: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self._consumer: asyncio.Task[None] | None = None
+        self._started = time.monotonic()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._consumer = asyncio.create_task(self._consume(), name="venue-events")
+        await self.recover()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._events.join()
+            self._consumer.cancel()
+
+    def on_venue_event(self, event: VenueEvent) -> None:
+        """Called by the venue gateway (on the daemon's loop)."""
+        self._events.put_nowait(event)
+
+    # --- the order path --------------------------------------------------------------------
+    async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
+        started = time.perf_counter()
+        record, created = await self.oms.record(request)  # write-ahead, idempotent
+        if not created:
+            return record, False
+        self.metrics.order_submitted(request.strategy_id)
+        record = await self._risk_route_send(record, request)
+        self.metrics.observe_ack(time.perf_counter() - started)
+        return record, True
+
+    async def _risk_route_send(self, record: OrderRecord, request: OrderRequest) -> OrderRecord:
+        books = self._books(request)  # also gives the risk book its last prices
+        decision = self.risk.check(self._risk_order(request), self.risk_book.snapshot())
+        if not decision.passed:
+            code = decision.rejections[0].code
+            self.metrics.order_rejected(code)
+            detail = {"passed": False, "rejections": [r.__dict__ for r in decision.rejections]}
+            return await self.oms.transition(
+                record.order_id,
+                OrderStatus.REJECTED,
+                EventKind.RISK,
+                detail,
+                rejection_reason=decision.reason(),
+            )
+        try:
+            routed = self.router.route(
+                request.instrument_key,
+                "BUY" if request.side == "BUY" else "SELL",
+                float(request.quantity),
+                books,
+                time.time_ns(),
+            )
+        except ExecutionServicesError as exc:
+            self.metrics.order_rejected("NO_VENUE")
+            return await self.oms.transition(
+                record.order_id,
+                OrderStatus.REJECTED,
+                EventKind.ROUTED,
+                {"error": str(exc)},
+                rejection_reason=f"routing: {exc}",
+            )
+        record = await self.oms.transition(
+            record.order_id,
+            OrderStatus.SUBMITTED,
+            EventKind.ROUTED,
+            routed.as_dict(),
+            venue_key=routed.venue_key,
+        )
+        self.risk_book.on_order_accepted(self._risk_order(request), record.order_id)
+        self.metrics.venue_chosen(routed.venue_key)
+        self.gateway.submit(
+            record.order_id,
+            routed.venue_key,
+            request.side,
+            request.quantity,
+            request.order_type,
+            request.price,
+            request.exec_algorithm,
+            request.exec_algorithm_params,
+        )
+        return record
+
+    def _risk_order(self, request: OrderRequest) -> RiskOrder:
+        return RiskOrder(
+            strategy_id=request.strategy_id,
+            instrument_key=request.instrument_key,
+            side=request.side,
+            quantity=request.quantity,
+            order_type=request.order_type,
+            price=request.price,
+            ts_ns=time.time_ns(),
+        )
+
+    def _books(self, request: OrderRequest) -> dict[str, TopOfBook]:
+        """Latest quote of every venue the order may go to, in base units; each mid also
+        becomes the risk book's last price of the instrument."""
+        try:
+            candidates = self.router.candidates(request.instrument_key)
+        except ExecutionServicesError:
+            return {}  # the router reports the unknown instrument with its reason
+        books = {}
+        for spec in candidates:
+            quote = self.gateway.last_quote(spec.key)
+            if quote is None:
+                continue
+            bid, bid_size, ask, ask_size, ts_ns = quote
+            books[spec.key] = TopOfBook.from_venue_units(
+                spec, float(bid), float(bid_size), float(ask), float(ask_size), ts_ns
+            )
+            self.risk_book.set_last_price(spec.key, (bid + ask) / 2)
+        return books
+
+    # --- queries ---------------------------------------------------------------------------
+    async def get(self, operation_id: str) -> OrderRecord | None:
+        return await self.oms.get(operation_id)
+
+    async def cancel(self, operation_id: str) -> OrderRecord | None:
+        record = await self.oms.get(operation_id)
+        if record is None or record.status.is_final:
+            return record
+        self.gateway.cancel(record.order_id)
+        return record
+
+    async def list_orders(self, **filters: Any) -> list[OrderRecord]:
+        return await self.oms.list(**filters)
+
+    async def positions(self) -> list[dict[str, Any]]:
+        return await self.position_tracker.rows()
+
+    async def health(self) -> dict[str, Any]:
+        try:
+            await self.oms.count()
+            database = "ok"
+        except Exception as exc:
+            database = f"error: {exc}"
+        return {
+            "status": "ok" if database == "ok" else "error",
+            "uptime_s": round(time.monotonic() - self._started, 3),
+            "database": database,
+            "venues": self.gateway.health() if hasattr(self.gateway, "health") else {},
+            "pending_venue_events": self._events.qsize(),
+        }
+
+    # --- venue events ----------------------------------------------------------------------
+    async def _consume(self) -> None:
+        while True:
+            event = await self._events.get()
+            try:
+                await self._apply(event)
+            except Exception:
+                self.metrics.error("venue_event")
+                log.exception("venue_event_failed order_id=%s kind=%s", event.order_id, event.kind)
+            finally:
+                self._events.task_done()
+
+    async def _apply(self, event: VenueEvent) -> None:
+        if event.kind == "accepted":
+            self.metrics.order_accepted(event.venue_key)
+            await self.oms.append_event(event.order_id, EventKind.ACKNOWLEDGED, event.detail)
+        elif event.kind == "filled" and event.fill is not None:
+            # the OMS stores the fill and moves the position in one transaction (exactly once)
+            record, new = await self.oms.add_fill(event.venue_key, event.fill)
+            if new:
+                signed = event.fill.quantity if record.side == "BUY" else -event.fill.quantity
+                self.risk_book.on_fill(
+                    record.strategy_id, event.venue_key, signed, event.fill.price, record.order_id
+                )
+                self.metrics.fill(event.venue_key)
+                await self._update_exposure()
+        elif event.kind == "canceled":
+            await self._finish(
+                event.order_id, OrderStatus.CANCELED, EventKind.CANCELLED, event.detail
+            )
+        elif event.kind == "rejected":
+            self.metrics.order_rejected("VENUE")
+            await self._finish(
+                event.order_id,
+                OrderStatus.REJECTED,
+                EventKind.REJECTED,
+                event.detail,
+                reason=str(event.detail.get("reason", "rejected by the venue")),
+            )
+
+    async def _update_exposure(self) -> None:
+        for row in await self.position_tracker.store.by_instrument():
+            mark = self.risk_book.snapshot().last_prices.get(row["instrument"])
+            if mark is not None:
+                self.metrics.set_exposure(row["instrument"], abs(Decimal(row["quantity"])) * mark)
+
+    async def _finish(
+        self,
+        order_id: str,
+        status: OrderStatus,
+        kind: EventKind,
+        detail: dict[str, Any],
+        reason: str | None = None,
+    ) -> None:
+        current = await self.oms.get_order(order_id, with_fills=False)
+        if current is None or current.status.is_final:
+            return
+        await self.oms.transition(order_id, status, kind, detail, rejection_reason=reason)
+
+    # --- startup recovery ------------------------------------------------------------------
+    async def recover(self) -> list[str]:
+        """Resolve orders left in flight by a crash against what the venue knows."""
+        resolved = []
+        for record in await self.oms.in_flight(include_received=True):
+            if record.status is OrderStatus.RECEIVED:  # recorded, never risk-checked nor sent
+                await self.oms.transition(
+                    record.order_id,
+                    OrderStatus.CANCELED,
+                    EventKind.RECOVERED,
+                    {"venue_state": None},
+                    rejection_reason="the daemon stopped before processing it; never sent",
+                )
+                resolved.append(record.order_id)
+                continue
+            state = self.gateway.order_state(record.order_id)
+            if state is None:
+                # The venue never saw it (or, for the in-process paper venue, forgot it with
+                # the crash): nothing can fill any more.
+                await self.oms.transition(
+                    record.order_id,
+                    OrderStatus.CANCELED,
+                    EventKind.RECOVERED,
+                    {"venue_state": None},
+                    rejection_reason="not found at the venue after restart",
+                )
+            else:
+                await self.oms.append_event(
+                    record.order_id, EventKind.RECOVERED, {"venue_state": state}
+                )
+            resolved.append(record.order_id)
+        if resolved:
+            log.warning("recovered_in_flight_orders count=%d", len(resolved))
+        return resolved
+
+
+def quantity_str(value: Decimal) -> str:
+    return format(value.normalize(), "f")

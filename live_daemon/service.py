@@ -1,0 +1,126 @@
+"""Assemble the daemon: database (embedded or ``DATABASE_URL``), migrations, paper venues,
+risk, router, orchestrator and the FastAPI app, all started and stopped in the app's
+lifespan so one command runs it and SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fastapi import FastAPI
+
+from execution_core.instruments.reference import load_reference
+from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
+from execution_core.risk.rules import instrument_family
+from execution_core.routing.router import SmartRouter
+from execution_core.stores import open_store
+from live_daemon.api.app import create_app
+from live_daemon.api.ports import ServiceUnavailable
+from live_daemon.metrics import Metrics
+from live_daemon.oms.database import create_pool, resolve_database_url
+from live_daemon.oms.migrations import migrate
+from live_daemon.oms.orders import UnifiedOrderManager
+from live_daemon.oms.positions import PositionStore
+from live_daemon.orchestrator import LiveExecutionOrchestrator
+from live_daemon.positions import UnifiedPositionTracker
+from live_daemon.settings import DaemonSettings
+from live_daemon.venues.paper import PaperVenueGateway
+
+log = logging.getLogger(__name__)
+
+# The paper venues' accounts: 1,000,000 USDT on each of Binance, Bybit and OKX.
+PAPER_BALANCE = Decimal(3_000_000)
+
+
+@dataclass
+class _Holder:
+    orchestrator: LiveExecutionOrchestrator | None = None
+
+
+class _Deferred:
+    """The API is built before the lifespan has started the orchestrator it calls."""
+
+    def __init__(self, holder: _Holder) -> None:
+        self._holder = holder
+
+    def __getattr__(self, name: str):
+        if self._holder.orchestrator is None:
+            raise ServiceUnavailable("the daemon is starting")
+        return getattr(self._holder.orchestrator, name)
+
+
+async def load_positions(risk_book: RiskBook, store: PositionStore) -> None:
+    """Start the risk book from the persisted positions, summed over venues."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for row in await store.all():
+        key = (row["strategy_id"], instrument_family(row["instrument_key"]))
+        totals[key] = totals.get(key, Decimal(0)) + Decimal(row["quantity"])
+    for (strategy_id, family), quantity in totals.items():
+        risk_book.set_position(strategy_id, family, quantity)
+
+
+def build_app(settings: DaemonSettings) -> FastAPI:
+    holder = _Holder()
+    reference = load_reference()
+    metrics = Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        env = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
+        url, embedded = resolve_database_url(env, data_dir=settings.pg_data_dir)
+        pool = await create_pool(url)
+        applied = await migrate(pool)
+        log.info("database_ready embedded=%s migrations_applied=%s", embedded is not None, applied)
+        position_store = PositionStore(pool)
+        oms = UnifiedOrderManager(pool, positions=position_store)
+        positions = UnifiedPositionTracker(position_store)
+        orchestrator_box: list[LiveExecutionOrchestrator] = []
+        gateway = PaperVenueGateway(
+            reference,
+            open_store(settings.ticks_store_url),
+            settings.instruments,
+            settings.replay_day,
+            on_event=lambda e: orchestrator_box[0].on_venue_event(e),
+            speed=settings.replay_speed,
+        )
+        risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
+        await load_positions(risk_book, position_store)
+        orchestrator = LiveExecutionOrchestrator(
+            oms,
+            positions,
+            PreTradeRiskEngine(settings.risk, reference),
+            risk_book,
+            SmartRouter(reference),
+            gateway,
+            reference,
+            metrics,
+        )
+        orchestrator_box.append(orchestrator)
+        app.state.metrics = metrics
+        await gateway.start()
+        await orchestrator.start()
+        holder.orchestrator = orchestrator
+        log.info(
+            "daemon_started host=%s port=%d mode=%s", settings.host, settings.port, settings.mode
+        )
+        try:
+            yield
+        finally:
+            holder.orchestrator = None
+            await orchestrator.stop()
+            await gateway.stop()
+            await pool.close()
+            if embedded is not None:
+                embedded.stop()
+            log.info("daemon_stopped")
+
+    return create_app(
+        _Deferred(holder),
+        token=settings.token,
+        lifespan=lifespan,
+        metrics=metrics,  # type: ignore[arg-type]
+        instruments=reference,
+    )

@@ -1,0 +1,48 @@
+"""Daemon settings, from the environment (``EXEC_DAEMON_*``, ``DATABASE_URL``) or a JSON
+config file loaded with ``execution_core.config.load_config`` (``--config``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from execution_core.config.loader import load_config
+from execution_core.risk.config import RiskLimits
+
+DEMO_INSTRUMENTS = [
+    "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN",
+    "BYBIT:PERPETUAL:BTC-USDT@LIN",
+    "OKX:PERPETUAL:BTC-USDT@LIN",
+    "BINANCE-FUTURES:PERPETUAL:ETH-USDT@LIN",
+    "BYBIT:PERPETUAL:ETH-USDT@LIN",
+    "OKX:PERPETUAL:ETH-USDT@LIN",
+]
+
+
+class DaemonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EXEC_DAEMON_", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=1, le=65535)
+    token: str = Field(
+        default="paper-token", min_length=8, description="bearer token of the order API"
+    )
+    mode: str = Field(default="paper", pattern="^(paper|live)$")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    pg_data_dir: Path = Path("runtime/pg")
+    ticks_store_url: str = Field(
+        default="file://runtime/store/ticks", validation_alias="EXEC_TICKS_STORE_URL"
+    )
+    replay_day: dt.date = dt.date(2025, 1, 15)
+    replay_speed: float = Field(default=1.0, gt=0)
+    instruments: list[str] = Field(default_factory=lambda: list(DEMO_INSTRUMENTS))
+    risk: RiskLimits = Field(default_factory=RiskLimits)
+    log_level: str = "INFO"
+
+
+def load_settings(config: Path | None = None) -> DaemonSettings:
+    """Settings from a JSON config (``${ENV}`` expanded, errors name file and key), else env."""
+    return load_config(config, DaemonSettings) if config is not None else DaemonSettings()

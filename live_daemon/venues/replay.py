@@ -1,0 +1,453 @@
+"""A NautilusTrader data client that replays a day of our tick store in real time.
+
+``ReplayDataClient`` (a ``LiveMarketDataClient``) feeds a ``TradingNode``'s sandbox
+execution clients, which match orders against the replayed book. Per instrument it reads
+the day's quotes and trades (``read_day`` of ``tick_key(instrument, kind, day)``) when it
+is built (or takes them preloaded, see :func:`load_streams`), and once connected:
+
+- publishes the instruments first (the data engine adds them to the cache; each sandbox
+  client sees them on ``data.instrument.<venue>.*`` and creates a matching engine);
+- publishes, right away, a *snapshot*: each instrument's last quote before the start
+  offset (the last quote of the day when the offset is 00:00 and ``loop`` is on, as if the
+  previous day had been the same), so a book exists before the first replayed tick;
+- replays every tick from ``start_offset_secs`` (time of day) on, keeping the original
+  inter-arrival gaps divided by ``speed`` (1 = real time) and re-stamping each tick with the
+  wall clock: ``ts_event = ts_init = clock now``. Live components (sandbox matching engines,
+  time alerts of exec algorithms) compare data times with the wall clock, so original
+  timestamps cannot be kept. Ticks due at the same wake-up share one timestamp and are
+  published in their original order (a quote before a trade of the same instant);
+- at the end of the day wraps to 00:00 (``loop=True``, the day's gap structure continues
+  across the wrap) or stops (``loop=False``).
+
+Tick sizes in the store are in base units, as everywhere in the backtests; instruments are
+built with :func:`to_nautilus_instrument` (base units). Prices and sizes are rounded onto
+the instrument's grid (``strict=False``) rather than failing mid-replay.
+
+Add it to a node with :func:`replay_client_config` and :class:`ReplayDataClientFactory`::
+
+    config = TradingNodeConfig(data_clients={REPLAY_CLIENT_NAME: replay_client_config(...)})
+    node = TradingNode(config)
+    node.add_data_client_factory(REPLAY_CLIENT_NAME, ReplayDataClientFactory)
+
+The config carries either URLs (``store_url``, ``reference_path``: serialisable) or
+in-process objects (``store``, ``reference``, preloaded ``streams``: what the paper gateway
+passes). The client does not hand its config to the Nautilus base class, which would
+JSON-encode it and fail on those objects. It is routed as the default data client, so
+subscriptions for any venue reach it; they are no-ops (everything is published anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import heapq
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock, MessageBus
+from nautilus_trader.common.providers import InstrumentProvider
+from nautilus_trader.config import LiveDataClientConfig, RoutingConfig
+from nautilus_trader.core.data import Data
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.live.factories import LiveDataClientFactory
+from nautilus_trader.model.identifiers import ClientId
+from nautilus_trader.model.instruments import Instrument
+
+from execution_core.errors import ConfigError
+from execution_core.instruments.reference import InstrumentReference, load_reference
+from execution_core.nautilus.data import quote_ticks, trade_ticks
+from execution_core.nautilus.instruments import to_nautilus_instrument
+from execution_core.stores import open_store
+from execution_core.stores.base import ObjectStore
+from execution_core.ticks.layout import NS_PER_DAY, day_start_ns, tick_key
+from execution_core.ticks.reader import read_day
+from execution_core.ticks.schema import TS_TYPE, TickKind
+
+log = logging.getLogger(__name__)
+
+REPLAY_CLIENT_NAME = "REPLAY"
+"""Name of the replay client in ``TradingNodeConfig.data_clients`` and of its factory (the
+node builder takes the part before the first ``-`` of a client's key as the factory name)."""
+
+MAX_SLEEP_SECS = 0.5
+"""Longest sleep between wake-ups, so that a stop is noticed promptly."""
+
+_RANK = {TickKind.QUOTES: 0, TickKind.TRADES: 1}  # a quote before a trade at equal times
+
+
+class ReplayDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
+    """Configuration of :class:`ReplayDataClient`.
+
+    ``instrument_keys`` are canonical keys with a venue. ``day`` is ISO (``2024-03-01``).
+    Give the tick store as ``store_url`` or as an ``ObjectStore`` in ``store``, and the
+    instrument reference as ``reference_path``, an ``InstrumentReference`` in
+    ``reference``, or neither (the packaged one).
+    """
+
+    instrument_keys: tuple[str, ...]
+    day: str
+    speed: float = 1.0
+    start_offset_secs: float = 0.0
+    loop: bool = True
+    store_url: str | None = None
+    reference_path: str | None = None
+    store: Any = None
+    reference: Any = None
+    streams: Any = None  # a preloaded ``load_streams`` result (then the client reads nothing)
+
+
+def replay_client_config(
+    instrument_keys: list[str] | tuple[str, ...],
+    day: dt.date,
+    *,
+    store: ObjectStore | None = None,
+    store_url: str | None = None,
+    reference: InstrumentReference | None = None,
+    reference_path: str | None = None,
+    streams: list[ReplayStream] | None = None,
+    speed: float = 1.0,
+    start_offset_secs: float = 0.0,
+    loop: bool = True,
+) -> ReplayDataClientConfig:
+    """A checked :class:`ReplayDataClientConfig` (raises :class:`ConfigError`)."""
+    if not instrument_keys:
+        raise ConfigError("replay data client: no instruments given")
+    if not speed > 0:
+        raise ConfigError(f"replay data client: speed must be > 0, got {speed!r}")
+    if not 0 <= start_offset_secs < NS_PER_DAY / 1e9:
+        raise ConfigError(
+            "replay data client: start_offset_secs must be in [0, 86400), "
+            f"got {start_offset_secs!r}"
+        )
+    if (store is None) == (store_url is None):
+        raise ConfigError("replay data client: give exactly one of store and store_url")
+    return ReplayDataClientConfig(
+        routing=RoutingConfig(default=True),  # subscriptions of any venue come here
+        instrument_keys=tuple(instrument_keys),
+        day=day.isoformat(),
+        speed=float(speed),
+        start_offset_secs=float(start_offset_secs),
+        loop=loop,
+        store=store,
+        store_url=store_url,
+        reference=reference,
+        reference_path=reference_path,
+        streams=streams,
+    )
+
+
+@dataclass(eq=False)
+class ReplayStream:
+    """One instrument's quotes or trades, with a replay cursor.
+
+    ``offsets`` are ns since the start of the day; ``cycle`` counts wraps of the day."""
+
+    key: str
+    kind: TickKind
+    instrument: Instrument
+    frame: pl.DataFrame
+    offsets: np.ndarray
+    cursor: int = 0
+    cycle: int = 0
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self.kind]
+
+
+@dataclass(frozen=True)
+class DueRows:
+    stream: ReplayStream
+    start: int
+    stop: int
+    base: int  # cycle * period: add to offsets for the position on the replay timeline
+
+
+@dataclass
+class ReplaySchedule:
+    """Which rows are due at a replay position (pure logic, no clock, no Nautilus calls).
+
+    Positions are ns on an unbounded replay timeline: ``cycle * period + offset``."""
+
+    streams: list[ReplayStream]
+    start_ns: int
+    loop: bool = True
+    period: int = NS_PER_DAY
+    _started: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        last = max((int(s.offsets[-1]) for s in self.streams if len(s.offsets)), default=0)
+        self.period = max(self.period, last + 1)
+        for stream in self.streams:
+            stream.cursor = int(np.searchsorted(stream.offsets, self.start_ns, side="left"))
+            stream.cycle = 0
+
+    def snapshot(self) -> list[DueRows]:
+        """Each quote stream's last row before the start (see the module docstring)."""
+        rows = []
+        for s in self.streams:
+            if s.kind is not TickKind.QUOTES or not len(s.offsets):
+                continue
+            if s.cursor > 0:
+                rows.append(DueRows(s, s.cursor - 1, s.cursor, 0))
+            elif self.loop:
+                rows.append(DueRows(s, len(s.offsets) - 1, len(s.offsets), -self.period))
+        return rows
+
+    def take_due(self, position: int) -> list[DueRows]:
+        """Rows with a timeline position <= ``position`` not taken yet; advances cursors."""
+        due = []
+        for s in self.streams:
+            n = len(s.offsets)
+            if not n:
+                continue
+            if self.loop and position - s.cycle * self.period > 2 * self.period:
+                # Fell behind by more than a whole day (huge speed or a long stall): skip.
+                s.cycle = position // self.period - 1
+                s.cursor = n
+            while True:
+                base = s.cycle * self.period
+                stop = int(np.searchsorted(s.offsets, position - base, side="right"))
+                if stop > s.cursor:
+                    due.append(DueRows(s, s.cursor, stop, base))
+                    s.cursor = stop
+                if s.cursor >= n and self.loop and position >= base + self.period:
+                    s.cycle += 1
+                    s.cursor = 0
+                    continue
+                break
+        return due
+
+    def next_due(self) -> int | None:
+        """Timeline position of the next row; ``None`` at the end when not looping."""
+        best: int | None = None
+        for s in self.streams:
+            n = len(s.offsets)
+            if not n:
+                continue
+            if s.cursor < n:
+                candidate = s.cycle * self.period + int(s.offsets[s.cursor])
+            elif self.loop:
+                candidate = (s.cycle + 1) * self.period + int(s.offsets[0])
+            else:
+                continue
+            best = candidate if best is None else min(best, candidate)
+        return best
+
+
+def build_ticks(rows: DueRows, ts_ns: int) -> list[Data]:
+    """Nautilus ticks of ``rows``, stamped ``ts_event = ts_init = ts_ns``."""
+    part = rows.stream.frame.slice(rows.start, rows.stop - rows.start).with_columns(
+        pl.lit(ts_ns, dtype=pl.Int64).cast(TS_TYPE).alias("ts_event")
+    )
+    convert = quote_ticks if rows.stream.kind is TickKind.QUOTES else trade_ticks
+    return list(convert(part, rows.stream.instrument, strict=False))
+
+
+def in_replay_order(batches: list[tuple[DueRows, list[Data]]]) -> list[Data]:
+    """Ticks of several streams in original timeline order (quotes first on ties)."""
+    if len(batches) == 1:
+        return batches[0][1]
+    keyed = (
+        [
+            (rows.base + int(rows.stream.offsets[rows.start + k]), rows.stream.rank, tick)
+            for k, tick in enumerate(ticks)
+        ]
+        for rows, ticks in batches
+    )
+    return [tick for _, _, tick in heapq.merge(*keyed, key=lambda item: (item[0], item[1]))]
+
+
+def load_streams(
+    store: ObjectStore,
+    reference: InstrumentReference,
+    instrument_keys: tuple[str, ...] | list[str],
+    day: dt.date,
+) -> list[ReplayStream]:
+    """Read the day's quotes and trades of every instrument (blocking; run it in a thread).
+
+    Raises :class:`DataError` for a missing or corrupt tick file."""
+    start = day_start_ns(day)
+    streams = []
+    for key in instrument_keys:
+        instrument = to_nautilus_instrument(reference.get(key))
+        for kind in (TickKind.QUOTES, TickKind.TRADES):
+            frame = read_day(store, tick_key(key, kind, day), kind)
+            ts = frame["ts_event"].dt.epoch("ns").to_numpy()
+            streams.append(
+                ReplayStream(
+                    key=key,
+                    kind=kind,
+                    instrument=instrument,
+                    frame=frame,
+                    offsets=np.asarray(ts, dtype=np.int64) - start,
+                )
+            )
+    return streams
+
+
+class ReplayDataClient(LiveMarketDataClient):
+    """Replays tick-store days in real time (see the module docstring).
+
+    The day is read when the client is built (``node.build()``), unless the config carries
+    preloaded ``streams``: a missing tick file fails the build with a ``DataError``.
+    ``published`` counts the ticks published so far.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client_id: ClientId,
+        config: ReplayDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=client_id,
+            venue=None,  # multi-venue
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=InstrumentProvider(),
+            # Not passed on: the base class JSON-encodes its config, which fails for the
+            # in-process store/reference objects.
+            config=None,
+        )
+        self.replay_config = config
+        if config.store is not None:
+            self._store: ObjectStore = config.store
+        elif config.store_url is not None:
+            self._store = open_store(config.store_url)
+        else:
+            raise ConfigError("replay data client: neither store nor store_url is set")
+        self._reference: InstrumentReference = (
+            config.reference
+            if config.reference is not None
+            else load_reference(config.reference_path)
+        )
+        self._keys = tuple(config.instrument_keys)
+        self._day = dt.date.fromisoformat(config.day)
+        self._speed = float(config.speed)
+        self._start_ns = round(config.start_offset_secs * 1e9)
+        self._loop_day = bool(config.loop)
+        # Fail at build time on keys the reference does not know or Nautilus cannot map.
+        self.instruments: dict[str, Instrument] = {
+            key: to_nautilus_instrument(self._reference.get(key)) for key in self._keys
+        }
+        # Read the ticks now (node.build(), before the node starts) unless preloaded: in
+        # _connect a worker thread would hardly run, since the kernel polls with
+        # asyncio.sleep(0) until every client is connected and starves it of the GIL.
+        self._streams: list[ReplayStream] = (
+            config.streams
+            if config.streams is not None
+            else load_streams(self._store, self._reference, self._keys, self._day)
+        )
+        for stream in self._streams:  # the same instrument objects the ticks refer to
+            stream.instrument = self.instruments[stream.key]
+        self.published = 0
+        self._replay_task: asyncio.Task | None = None
+
+    async def _connect(self) -> None:
+        for instrument in self.instruments.values():
+            self._handle_data(instrument)
+        schedule = ReplaySchedule(self._streams, self._start_ns, loop=self._loop_day)
+        now = self._clock.timestamp_ns()
+        self._publish([(rows, build_ticks(rows, now)) for rows in schedule.snapshot()])
+        self._replay_task = self.create_task(self._replay(schedule, now), log_msg="replay")
+        self._log.info(
+            f"Replaying {len(self._keys)} instrument(s) of {self._day} from "
+            f"{self._start_ns / 1e9:.0f}s at speed {self._speed:g}"
+        )
+
+    async def _disconnect(self) -> None:
+        task, self._replay_task = self._replay_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _replay(self, schedule: ReplaySchedule, wall_start: int) -> None:
+        while True:
+            now = self._clock.timestamp_ns()
+            position = self._start_ns + int((now - wall_start) * self._speed)
+            due = schedule.take_due(position)
+            if due:
+                try:
+                    self._publish([(rows, build_ticks(rows, now)) for rows in due])
+                except Exception as exc:  # not expected (the files were validated): go on
+                    self._log.error(f"Skipped {len(due)} batch(es) of ticks: {exc!r}")
+            upcoming = schedule.next_due()
+            if upcoming is None:
+                self._log.info("Replay reached the end of the day (loop off)")
+                return
+            wait = (upcoming - position) / self._speed / 1e9
+            await asyncio.sleep(min(max(wait, 0.0), MAX_SLEEP_SECS))
+
+    def _publish(self, batches: list[tuple[DueRows, list[Data]]]) -> None:
+        batches = [(rows, ticks) for rows, ticks in batches if ticks]
+        if not batches:
+            return
+        for tick in in_replay_order(batches):
+            self._handle_data(tick)
+            self.published += 1
+
+    # Everything is published whether subscribed or not: subscriptions are no-ops here
+    # (the base class would log NotImplementedError for each).
+    async def _subscribe(self, command: Any) -> None:
+        pass
+
+    async def _subscribe_instruments(self, command: Any) -> None:
+        pass
+
+    async def _subscribe_instrument(self, command: Any) -> None:
+        pass
+
+    async def _subscribe_quote_ticks(self, command: Any) -> None:
+        pass
+
+    async def _subscribe_trade_ticks(self, command: Any) -> None:
+        pass
+
+    async def _unsubscribe(self, command: Any) -> None:
+        pass
+
+    async def _unsubscribe_instruments(self, command: Any) -> None:
+        pass
+
+    async def _unsubscribe_instrument(self, command: Any) -> None:
+        pass
+
+    async def _unsubscribe_quote_ticks(self, command: Any) -> None:
+        pass
+
+    async def _unsubscribe_trade_ticks(self, command: Any) -> None:
+        pass
+
+
+class ReplayDataClientFactory(LiveDataClientFactory):
+    """Registered with ``node.add_data_client_factory(REPLAY_CLIENT_NAME, ...)``."""
+
+    @staticmethod
+    def create(  # type: ignore[override]
+        loop: asyncio.AbstractEventLoop,
+        name: str,
+        config: ReplayDataClientConfig,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+    ) -> ReplayDataClient:
+        return ReplayDataClient(
+            loop=loop,
+            client_id=ClientId(name),
+            config=config,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+        )
