@@ -21,6 +21,7 @@ setup: $(STAMP) runtime/dagster/dagster.yaml
 
 demo: setup
 	$(VENV)/bin/exec-services demo
+	$(PY) -m live_daemon.demo
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from decimal import Decimal
+from dataclasses import replace
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
 from execution_core.risk.rules import RiskOrder
-from execution_core.routing.costs import TopOfBook
+from execution_core.routing.costs import TopOfBook, venue_quantity
 from execution_core.routing.router import SmartRouter
 from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
@@ -118,11 +119,18 @@ class LiveExecutionOrchestrator:
         )
         self.risk_book.on_order_accepted(self._risk_order(request), record.order_id)
         self.metrics.venue_chosen(routed.venue_key)
+        spec = self.reference.get(routed.venue_key)
+        mid = Decimal(str(routed.chosen.reference_price))
+        # The API, risk, router and OMS speak base units; a venue speaks its own (OKX
+        # contracts, Deribit USD): convert at the boundary, rounded down to its size grid.
+        venue_qty = (
+            venue_quantity(spec, float(request.quantity), float(mid)) / spec.size_increment
+        ).to_integral_value(ROUND_DOWN) * spec.size_increment
         self.gateway.submit(
             record.order_id,
             routed.venue_key,
             request.side,
-            request.quantity,
+            venue_qty,
             request.order_type,
             request.price,
             request.exec_algorithm,
@@ -208,16 +216,22 @@ class LiveExecutionOrchestrator:
             self.metrics.order_accepted(event.venue_key)
             await self.oms.append_event(event.order_id, EventKind.ACKNOWLEDGED, event.detail)
         elif event.kind == "filled" and event.fill is not None:
+            spec = self.reference.get(event.venue_key)
+            fill = replace(
+                event.fill, quantity=spec.base_quantity(event.fill.quantity, event.fill.price)
+            )
             # the OMS stores the fill and moves the position in one transaction (exactly once)
-            record, new = await self.oms.add_fill(event.venue_key, event.fill)
+            record, new = await self.oms.add_fill(event.venue_key, fill)
             if new:
-                signed = event.fill.quantity if record.side == "BUY" else -event.fill.quantity
+                signed = fill.quantity if record.side == "BUY" else -fill.quantity
                 self.risk_book.on_fill(
-                    record.strategy_id, event.venue_key, signed, event.fill.price, record.order_id
+                    record.strategy_id, event.venue_key, signed, fill.price, record.order_id
                 )
                 self.metrics.fill(event.venue_key)
-                await self._update_exposure()
-        elif event.kind == "canceled":
+                self._update_exposure()
+        elif event.kind in ("canceled", "rejected"):
+            self.risk_book.on_order_closed(event.order_id)
+        if event.kind == "canceled":
             await self._finish(
                 event.order_id, OrderStatus.CANCELED, EventKind.CANCELLED, event.detail
             )
@@ -231,11 +245,16 @@ class LiveExecutionOrchestrator:
                 reason=str(event.detail.get("reason", "rejected by the venue")),
             )
 
-    async def _update_exposure(self) -> None:
-        for row in await self.position_tracker.store.by_instrument():
-            mark = self.risk_book.snapshot().last_prices.get(row["instrument"])
-            if mark is not None:
-                self.metrics.set_exposure(row["instrument"], abs(Decimal(row["quantity"])) * mark)
+    def _update_exposure(self) -> None:
+        """Exposure gauges from the risk book (in memory; no query per fill)."""
+        state = self.risk_book.snapshot()
+        totals: dict[str, Decimal] = {}
+        for (_, family), quantity in state.positions.items():
+            totals[family] = totals.get(family, Decimal(0)) + quantity
+        for family, quantity in totals.items():
+            price = state.last_prices.get(family)
+            if price is not None:
+                self.metrics.set_exposure(family, abs(quantity) * price)
 
     async def _finish(
         self,

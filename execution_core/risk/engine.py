@@ -167,6 +167,9 @@ class RiskBook:
         self._prices: dict[str, Decimal] = {}
         self._recent: dict[str, list[int]] = {}
         self._open: dict[str, _OpenOrder] = {}
+        # Totals of the open orders per (strategy, family), kept as orders come and go so a
+        # snapshot costs the same with 10 or 10,000 orders open.
+        self._open_totals: dict[tuple[str, str], OpenQuantity] = {}
 
     # --- events ---------------------------------------------------------------------
 
@@ -179,9 +182,9 @@ class RiskBook:
         if order_id is not None:
             if order_id in self._open:
                 raise ValueError(f"order {order_id!r} is already open in the risk book")
-            self._open[order_id] = _OpenOrder(
-                order.strategy_id, order.family, order.side, order.quantity
-            )
+            open_order = _OpenOrder(order.strategy_id, order.family, order.side, order.quantity)
+            self._open[order_id] = open_order
+            self._add_open(open_order, order.quantity)
 
     def on_fill(
         self,
@@ -205,13 +208,28 @@ class RiskBook:
         self._prices[family] = price
         if order_id is not None and order_id in self._open:
             open_order = self._open[order_id]
-            open_order.remaining -= abs(signed_qty)
+            filled = min(abs(signed_qty), open_order.remaining)
+            open_order.remaining -= filled
+            self._add_open(open_order, -filled)
             if open_order.remaining <= 0:
                 del self._open[order_id]
 
     def on_order_closed(self, order_id: str) -> None:
         """The order is done (filled, canceled, rejected): release its open quantity."""
-        self._open.pop(order_id, None)
+        open_order = self._open.pop(order_id, None)
+        if open_order is not None:
+            self._add_open(open_order, -open_order.remaining)
+
+    def _add_open(self, open_order: _OpenOrder, quantity: Decimal) -> None:
+        key = (open_order.strategy_id, open_order.family)
+        change = (
+            OpenQuantity(buy=quantity) if open_order.side == "BUY" else OpenQuantity(sell=quantity)
+        )
+        total = self._open_totals.get(key, OpenQuantity()) + change
+        if total.buy <= 0 and total.sell <= 0:
+            self._open_totals.pop(key, None)
+        else:
+            self._open_totals[key] = total
 
     def set_last_price(self, instrument: str, price: Decimal) -> None:
         if not price.is_finite() or price <= 0:
@@ -255,19 +273,10 @@ class RiskBook:
         """An immutable :class:`RiskState` (copies); prunes first when ``now_ns`` is given."""
         if now_ns is not None:
             self.prune(now_ns)
-        opens: dict[tuple[str, str], OpenQuantity] = {}
-        for open_order in self._open.values():
-            key = (open_order.strategy_id, open_order.family)
-            side = (
-                OpenQuantity(buy=open_order.remaining)
-                if open_order.side == "BUY"
-                else OpenQuantity(sell=open_order.remaining)
-            )
-            opens[key] = opens.get(key, OpenQuantity()) + side
         return RiskState(
             positions=dict(self._positions),
             last_prices=dict(self._prices),
             balance=self.balance,
             recent_orders={s: tuple(times) for s, times in self._recent.items()},
-            open_orders=opens,
+            open_orders=dict(self._open_totals),
         )

@@ -186,10 +186,12 @@ WITH f AS (
 ), upd AS (
     UPDATE unified_orders o
     SET filled_quantity = o.filled_quantity + f.quantity,
-        avg_fill_price = trim_scale(
+        -- rounded to 10 places: a running average of exact decimals otherwise grows
+        -- division noise (43275.47500000000025)
+        avg_fill_price = trim_scale(round(
             (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
-            / (o.filled_quantity + f.quantity)
-        ),
+            / (o.filled_quantity + f.quantity), 10
+        )),
         status = CASE
             WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
             WHEN o.status = 'CANCELED' THEN 'CANCELED'

@@ -1,0 +1,96 @@
+"""The live half of ``make demo``: start the daemon in paper mode, send one order per
+execution algorithm over HTTP, print their fills and the positions, stop it cleanly.
+
+It replays the demo day that ``exec-services demo`` wrote to ``runtime/store/ticks``; the
+OMS is the embedded PostgreSQL in ``runtime/pg`` (or ``DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+URL = os.environ.get("EXEC_DAEMON_URL", "http://127.0.0.1:8001")
+TOKEN = os.environ.get("EXEC_DAEMON_TOKEN", "paper-token")
+ORDERS = [
+    ("NORMAL", "ANY:PERPETUAL:BTC-USDT@LIN", "BUY", "0.05", {}),
+    ("TWAP", "ANY:PERPETUAL:BTC-USDT@LIN", "BUY", "0.04", {"duration_sec": 6, "max_slices": 4}),
+    ("VWAP", "ANY:PERPETUAL:ETH-USDT@LIN", "SELL", "0.6", {"duration_sec": 6, "max_slices": 4}),
+    ("ICEBERG", "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN", "BUY", "0.02",
+     {"display_quantity": "0.005", "duration_sec": 30}),
+]  # fmt: skip
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the daemon exited with code {process.returncode}")
+        try:
+            if httpx.get(f"{URL}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the daemon did not become healthy")
+
+
+def _final(client: httpx.Client, operation_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    body: dict[str, Any] = {}
+    while time.time() < deadline:
+        body = client.get(f"/api/orders/{operation_id}").json()
+        if body["status"] in ("FILLED", "CANCELED", "REJECTED"):
+            break
+        time.sleep(0.3)
+    return body
+
+
+def main() -> None:
+    daemon = subprocess.Popen([str(Path(sys.executable).parent / "exec-live")])
+    try:
+        _wait_healthy(daemon)
+        print(f"live daemon (paper mode) on {URL}")  # noqa: T201 - a CLI's output
+        run = uuid.uuid4().hex[:8]
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        with httpx.Client(base_url=URL, headers=headers, timeout=10) as client:
+            for algo, key, side, quantity, params in ORDERS:
+                body = {
+                    "operation_id": f"demo-{run}-{algo}", "instrument_key": key, "side": side,
+                    "quantity": quantity, "price": None, "order_type": "MARKET",
+                    "strategy_id": "demo-live", "exec_algorithm": algo,
+                    "exec_algorithm_params": params,
+                }  # fmt: skip
+                response = client.post("/api/orders", json=body)
+                response.raise_for_status()
+            for algo, *_ in ORDERS:
+                order = _final(client, f"demo-{run}-{algo}")
+                fills = [(f["quantity"], f["price"], f["fee"]) for f in order["fills"]]
+                print(  # noqa: T201
+                    f"{algo:8} {order['status']:9} {order['venue']}"
+                    f" filled {order['filled_quantity']} avg {order['avg_fill_price']}"
+                    f" fills {fills}"
+                )
+            print("positions:")  # noqa: T201
+            shown = ("canonical_key", "quantity", "avg_entry_price", "realized_pnl", "fees")
+            for row in client.get("/api/positions").json():
+                if row.get("scope") == "aggregate":
+                    print(json.dumps({k: row[k] for k in shown if k in row}))  # noqa: T201
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -15 is the clean exit
+        print(f"daemon stopped ({'cleanly' if code in (0, -15) else f'exit code {code}'})")  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
