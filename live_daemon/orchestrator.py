@@ -70,29 +70,38 @@ class LiveExecutionOrchestrator:
 
     # --- the order path --------------------------------------------------------------------
     async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
+        """Risk and routing run in memory on the current books; then one commit records the
+        order in its decided state with its events; only then does the venue see it. A
+        replayed ``operation_id`` returns the stored order and sends nothing."""
         started = time.perf_counter()
-        record, created = await self.oms.record(request)  # write-ahead, idempotent
+        status, events, venue_key, reason, routed = self._decide(request)
+        record, created = await self.oms.record_decided(
+            request, status, events, venue_key=venue_key, rejection_reason=reason
+        )
         if not created:
             return record, False
         self.metrics.order_submitted(request.strategy_id)
-        record = await self._risk_route_send(record, request)
+        if routed is None:
+            self.metrics.order_rejected(str(events[-1][1].get("code", "NO_VENUE")))
+        else:
+            self._send(record, request, routed)
         self.metrics.observe_ack(time.perf_counter() - started)
         return record, True
 
-    async def _risk_route_send(self, record: OrderRecord, request: OrderRequest) -> OrderRecord:
+    def _decide(
+        self, request: OrderRequest
+    ) -> tuple[OrderStatus, list[tuple[EventKind, dict[str, Any]]], str | None, str | None, Any]:
+        """(status, events, venue_key, rejection_reason, routing decision or None)."""
         books = self._books(request)  # also gives the risk book its last prices
         decision = self.risk.check(self._risk_order(request), self.risk_book.snapshot())
         if not decision.passed:
-            code = decision.rejections[0].code
-            self.metrics.order_rejected(code)
-            detail = {"passed": False, "rejections": [r.__dict__ for r in decision.rejections]}
-            return await self.oms.transition(
-                record.order_id,
-                OrderStatus.REJECTED,
-                EventKind.RISK,
-                detail,
-                rejection_reason=decision.reason(),
-            )
+            detail = {
+                "passed": False,
+                "code": decision.rejections[0].code,
+                "rejections": [r.__dict__ for r in decision.rejections],
+            }
+            return OrderStatus.REJECTED, [(EventKind.RISK, detail)], None, decision.reason(), None
+        risk_event: tuple[EventKind, dict[str, Any]] = (EventKind.RISK, {"passed": True})
         try:
             routed = self.router.route(
                 request.instrument_key,
@@ -102,21 +111,15 @@ class LiveExecutionOrchestrator:
                 time.time_ns(),
             )
         except ExecutionServicesError as exc:
-            self.metrics.order_rejected("NO_VENUE")
-            return await self.oms.transition(
-                record.order_id,
-                OrderStatus.REJECTED,
-                EventKind.ROUTED,
-                {"error": str(exc)},
-                rejection_reason=f"routing: {exc}",
-            )
-        record = await self.oms.transition(
-            record.order_id,
-            OrderStatus.SUBMITTED,
-            EventKind.ROUTED,
-            routed.as_dict(),
-            venue_key=routed.venue_key,
-        )
+            failed = [risk_event, (EventKind.ROUTED, {"error": str(exc), "code": "NO_VENUE"})]
+            return OrderStatus.REJECTED, failed, None, f"routing: {exc}", None
+        events: list[tuple[EventKind, dict[str, Any]]] = [
+            risk_event,
+            (EventKind.ROUTED, routed.as_dict()),
+        ]
+        return OrderStatus.SUBMITTED, events, routed.venue_key, None, routed
+
+    def _send(self, record: OrderRecord, request: OrderRequest, routed: Any) -> None:
         self.risk_book.on_order_accepted(self._risk_order(request), record.order_id)
         self.metrics.venue_chosen(routed.venue_key)
         spec = self.reference.get(routed.venue_key)
@@ -136,7 +139,6 @@ class LiveExecutionOrchestrator:
             request.exec_algorithm,
             request.exec_algorithm_params,
         )
-        return record
 
     def _risk_order(self, request: OrderRequest) -> RiskOrder:
         return RiskOrder(

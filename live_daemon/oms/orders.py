@@ -153,6 +153,31 @@ FROM unified_orders o
 WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
 """
 
+# The order in its decided state (risk and routing already ran in memory) and its events,
+# in one statement: one commit per order on the hot path, still before any venue sees it.
+_RECORD_DECIDED_SQL = f"""
+WITH ins AS (
+    INSERT INTO unified_orders (
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
+        rejection_reason
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    ON CONFLICT (operation_id) DO NOTHING
+    RETURNING {_COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT ins.order_id, e.value->>'kind', e.value->'detail'
+    FROM ins, jsonb_array_elements($15::jsonb) WITH ORDINALITY AS e(value, n)
+    ORDER BY e.n
+)
+SELECT true AS created, {_COLS}, {_NO_FILLS} FROM ins
+UNION ALL
+SELECT false AS created, {_O_COLS}, {_fills_of("o")}
+FROM unified_orders o
+WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
+"""
+
 _TRANSITION_SQL = f"""
 WITH upd AS (
     UPDATE unified_orders
@@ -294,7 +319,7 @@ class UnifiedOrderManager:
         """
         payload_hash = request.payload_hash()
         event = {"payload_hash": payload_hash, **(detail or {})}
-        args = (
+        args: tuple[Any, ...] = (
             new_order_id(),
             request.operation_id,
             request.strategy_id,
@@ -308,8 +333,42 @@ class UnifiedOrderManager:
             payload_hash,
             event,
         )
+        return await self._insert(_RECORD_SQL, args, request, payload_hash)
+
+    async def record_decided(
+        self,
+        request: OrderRequest,
+        status: OrderStatus,
+        events: builtins.list[tuple[EventKind, dict[str, Any]]],
+        *,
+        venue_key: str | None = None,
+        rejection_reason: str | None = None,
+    ) -> tuple[OrderRecord, bool]:
+        """Like :meth:`record`, but the order is written in the state its risk check and
+        routing (done in memory) decided: REJECTED with its reason, or SUBMITTED to
+        ``venue_key`` — with the ``submitted`` event and ``events`` after it, in one
+        commit. Idempotent in the same way; a replay returns the stored order."""
+        payload_hash = request.payload_hash()
+        log = [
+            {"kind": EventKind.SUBMITTED.value, "detail": {"payload_hash": payload_hash}},
+            *(
+                {"kind": kind.value, "detail": {"status": status.value, **detail}}
+                for kind, detail in events
+            ),
+        ]
+        args: tuple[Any, ...] = (
+            new_order_id(), request.operation_id, request.strategy_id, request.instrument_key,
+            request.side, request.order_type, request.quantity, request.price,
+            request.exec_algorithm, request.exec_algorithm_params, payload_hash, status.value,
+            venue_key, rejection_reason, log,
+        )  # fmt: skip
+        return await self._insert(_RECORD_DECIDED_SQL, args, request, payload_hash)
+
+    async def _insert(
+        self, sql: str, args: tuple[Any, ...], request: OrderRequest, payload_hash: str
+    ) -> tuple[OrderRecord, bool]:
         for _ in range(3):
-            row = await self.pool.fetchrow(_RECORD_SQL, *args)
+            row = await self.pool.fetchrow(sql, *args)
             if row is None:
                 # A concurrent insert of the same operation_id committed after our statement
                 # took its snapshot: it is visible to a new statement.

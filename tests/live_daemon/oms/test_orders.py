@@ -532,3 +532,38 @@ def test_jsonb_round_trips(oms, run) -> None:
         assert events[-1]["detail"]["notional"] == "1E-8"
 
     run(body())
+
+
+def test_record_decided_writes_state_and_events_in_one_commit(oms, oms_database_url, run) -> None:
+    async def body() -> None:
+        events = [(EventKind.RISK, {"passed": True}), (EventKind.ROUTED, {"venue_key": "X"})]
+        record, created = await oms.record_decided(
+            request("OP-D"), OrderStatus.SUBMITTED, events, venue_key="BYBIT:PERPETUAL:BTC-USDT@LIN"
+        )
+        assert created and record.status is OrderStatus.SUBMITTED
+        assert record.venue_key == "BYBIT:PERPETUAL:BTC-USDT@LIN"
+        other = await asyncpg.connect(oms_database_url)  # committed: visible elsewhere
+        try:
+            kinds = [r["kind"] for r in await other.fetch(
+                "SELECT kind FROM order_events WHERE order_id = $1 ORDER BY event_id",
+                record.order_id,
+            )]  # fmt: skip
+        finally:
+            await other.close()
+        assert kinds == ["submitted", "risk", "routed"]
+        again, created_again = await oms.record_decided(
+            request("OP-D"), OrderStatus.SUBMITTED, events
+        )
+        assert not created_again and again.order_id == record.order_id
+        rejected, _ = await oms.record_decided(
+            request("OP-R"), OrderStatus.REJECTED, [(EventKind.RISK, {"passed": False})],
+            rejection_reason="POSITION_LIMIT_INSTRUMENT: too big",
+        )  # fmt: skip
+        assert rejected.status is OrderStatus.REJECTED
+        assert rejected.rejection_reason == "POSITION_LIMIT_INSTRUMENT: too big"
+        with pytest.raises(IdempotencyConflict):
+            await oms.record_decided(
+                request("OP-D", quantity=Decimal("2")), OrderStatus.SUBMITTED, events
+            )
+
+    run(body())
