@@ -141,7 +141,7 @@ def main() -> None:
         "EXEC_DAEMON_PORT": str(port),
         "EXEC_DAEMON_TOKEN": TOKEN,
         "EXEC_TICKS_STORE_URL": ticks.as_uri(),
-        "EXEC_DAEMON_LOG_LEVEL": "WARNING",
+        "EXEC_DAEMON_LOG_LEVEL": os.environ.get("BENCH_DAEMON_LOG_LEVEL", "WARNING"),
         "EXEC_DAEMON_RISK": json.dumps(
             {"max_orders_per_second": 1_000_000, "max_orders_per_minute": 10_000_000}
         ),

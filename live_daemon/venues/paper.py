@@ -109,6 +109,7 @@ from nautilus_trader.config import (
 )
 from nautilus_trader.core.data import Data
 from nautilus_trader.execution.algorithm import ExecAlgorithm
+from nautilus_trader.live.config import LiveRiskEngineConfig
 from nautilus_trader.live.factories import LiveExecClientFactory
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.data import QuoteTick, TradeTick
@@ -161,6 +162,7 @@ from live_daemon.venues.replay import (
 log = logging.getLogger(__name__)
 
 TRADER_ID = "PAPER-001"
+NODE_MAX_ORDER_RATE = "100000/00:00:01"
 STRATEGY_ID = "PAPER-GATEWAY"
 SANDBOX_FACTORY_NAME = "SANDBOX"  # the node builder keys factories by the name before "-"
 STARTING_BALANCE = "1000000 USDT"
@@ -411,6 +413,11 @@ class PaperVenueGateway:
             trader_id=TRADER_ID,
             logging=LoggingConfig(log_level=self.log_level),
             exec_engine=LiveExecEngineConfig(reconciliation=False),  # sandbox: nothing to load
+            # The daemon's PreTradeRiskEngine owns order-rate limits (per strategy, with a
+            # recorded reason); NautilusTrader's default 100 orders/s would deny silently.
+            risk_engine=LiveRiskEngineConfig(
+                max_order_submit_rate=NODE_MAX_ORDER_RATE, max_order_modify_rate=NODE_MAX_ORDER_RATE
+            ),
             data_clients={
                 REPLAY_CLIENT_NAME: replay_client_config(
                     self.instrument_keys,
