@@ -305,7 +305,3 @@ class LiveExecutionOrchestrator:
         if resolved:
             log.warning("recovered_in_flight_orders count=%d", len(resolved))
         return resolved
-
-
-def quantity_str(value: Decimal) -> str:
-    return format(value.normalize(), "f")
