@@ -211,12 +211,11 @@ WITH f AS (
 ), upd AS (
     UPDATE unified_orders o
     SET filled_quantity = o.filled_quantity + f.quantity,
-        -- rounded to 10 places: a running average of exact decimals otherwise grows
-        -- division noise (43275.47500000000025)
-        avg_fill_price = trim_scale(round(
+        -- not rounded: rounding each step would accumulate error across fills
+        avg_fill_price = trim_scale(
             (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
-            / (o.filled_quantity + f.quantity), 10
-        )),
+            / (o.filled_quantity + f.quantity)
+        ),
         status = CASE
             WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
             WHEN o.status = 'CANCELED' THEN 'CANCELED'
