@@ -45,11 +45,11 @@ def _parse(data: bytes, where: str) -> pl.DataFrame:
     for column in OPTIONAL_SIGNAL_COLUMNS:
         if column not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    _check_dtypes(frame, where)
+    ts_type = frame.schema["ts_event"]
+    if isinstance(ts_type, pl.Datetime) and ts_type.time_zone is None:  # naive = UTC
+        frame = frame.with_columns(pl.col("ts_event").dt.replace_time_zone("UTC"))
     try:
-        if frame.schema["ts_event"] == pl.Datetime("ns") or frame.schema["ts_event"] == pl.Datetime(
-            "us"
-        ):
-            frame = frame.with_columns(pl.col("ts_event").dt.replace_time_zone("UTC"))
         return frame.select([pl.col(c).cast(t) for c, t in SIGNAL_COLUMNS.items()])
     except pl.exceptions.PolarsError as exc:
         raise DataError(f"{where}: columns have the wrong types ({exc})") from exc
@@ -60,12 +60,12 @@ def _check_dtypes(frame: pl.DataFrame, where: str) -> None:
     schema = frame.schema
     problems = []
     if not isinstance(schema["ts_event"], pl.Datetime):
-        problems.append(f"ts_event is {schema['ts_event']}, expected a timestamp")
+        problems.append(f"'ts_event' is {schema['ts_event']}, expected a timestamp")
     if not (schema["target_quantity"].is_float() or schema["target_quantity"].is_integer()):
-        problems.append(f"target_quantity is {schema['target_quantity']}, expected a number")
+        problems.append(f"'target_quantity' is {schema['target_quantity']}, expected a number")
     for column in ("strategy_id", "instrument_key", *OPTIONAL_SIGNAL_COLUMNS):
         if schema[column] not in (pl.String, pl.Null):
-            problems.append(f"{column} is {schema[column]}, expected a string")
+            problems.append(f"{column!r} is {schema[column]}, expected a string")
     if problems:
         raise DataError(f"{where}: columns have the wrong types: " + "; ".join(problems))
 

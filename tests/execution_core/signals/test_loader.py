@@ -178,6 +178,21 @@ def test_wrong_dtype_names_file_and_column(store, reference, column, values) -> 
     assert repr(column) in message or f'"{column}"' in message
 
 
+@pytest.mark.parametrize(
+    ("column", "values"),
+    [
+        ("ts_event", [1_736_902_800_000_000_000] * 3),  # epoch ns as Int64: never guessed
+        ("target_quantity", ["1.0", "2.0", "3.0"]),  # numeric text: not silently cast
+        ("strategy_id", [1, 1, 1]),
+    ],
+)
+def test_castable_but_wrong_dtype_is_rejected(store, reference, column, values) -> None:
+    where = put(store, frame(**{column: values}))
+    message = load_error(store, reference)
+    assert where in message
+    assert f"columns have the wrong types: {column!r} is" in message
+
+
 def test_nan_target_names_file_column_and_row(store, reference) -> None:
     where = put(store, frame(target_quantity=[1.0, float("nan"), 2.0]))
     message = load_error(store, reference)
