@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import httpx
+from http_load import percentile, post_request, run_load
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -71,52 +72,34 @@ def order(i: int, run: str) -> dict:
     }
 
 
-async def submit_all(
-    url: str, n: int, run: str, concurrency: int, rate: float | None
-) -> tuple[list[float], int]:
-    latencies: list[float] = []
-    acked = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(n):
-        queue.put_nowait(i)
-    start = time.perf_counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    headers = {"Authorization": f"Bearer {TOKEN}"}
-    async with httpx.AsyncClient(
-        base_url=url, limits=limits, headers=headers, timeout=30
-    ) as client:
-
-        async def worker() -> None:
-            nonlocal acked
-            while not queue.empty():
-                i = queue.get_nowait()
-                if rate:  # paced: order i leaves at start + i / rate
-                    delay = start + i / rate - time.perf_counter()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                sent = time.perf_counter()
-                response = await client.post("/api/orders", json=order(i, run))
-                latencies.append((time.perf_counter() - sent) * 1000)
-                if response.status_code in (200, 201):
-                    acked += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, acked
-
-
-async def count_rows(database_url: str) -> int:
+async def count_rows(database_url: str) -> tuple[int, int]:
+    """(orders in PostgreSQL, of which not yet in a final status)."""
     import asyncpg
 
     connection = await asyncpg.connect(database_url)
     try:
-        return int(await connection.fetchval("SELECT count(*) FROM unified_orders"))
+        row = await connection.fetchrow(
+            "SELECT count(*) AS n, count(*) FILTER (WHERE status NOT IN "
+            "('FILLED', 'CANCELED', 'REJECTED')) AS open FROM unified_orders"
+        )
+        return int(row["n"]), int(row["open"])
     finally:
         await connection.close()
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+async def wait_until_final(database_url: str, timeout_s: float) -> float | None:
+    """Seconds until every order is FILLED, CANCELED or REJECTED (None: not within timeout):
+    the venue side kept up only if this stays close to the submission time."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        if (await count_rows(database_url))[1] == 0:
+            return time.perf_counter() - started
+        await asyncio.sleep(0.05)
+    return None
+
+
+def requests_for(port: int, n: int, run: str) -> list[bytes]:
+    return [post_request("127.0.0.1", port, "/api/orders", TOKEN, order(i, run)) for i in range(n)]
 
 
 def main() -> None:
@@ -159,26 +142,33 @@ def main() -> None:
             if time.time() > deadline or daemon.poll() is not None:
                 raise SystemExit("the daemon did not start")
             time.sleep(0.2)
-        paced, paced_acked = asyncio.run(submit_all(url, args.paced, "paced", 16, args.rate))
-        started = time.perf_counter()
-        _, unpaced_acked = asyncio.run(
-            submit_all(url, args.unpaced, "unpaced", args.concurrency, None)
+        paced = asyncio.run(
+            run_load("127.0.0.1", port, requests_for(port, args.paced, "paced"), 16, args.rate)
         )
-        unpaced_s = time.perf_counter() - started
-        persisted = asyncio.run(count_rows(database_url))
+        unpaced = asyncio.run(
+            run_load(
+                "127.0.0.1", port, requests_for(port, args.unpaced, "unpaced"), args.concurrency
+            )
+        )
+        drain_s = asyncio.run(wait_until_final(database_url, 120))
+        persisted, still_open = asyncio.run(count_rows(database_url))
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
         server.cleanup()
     result = {
         "orders": args.paced + args.unpaced,
-        "acked": paced_acked + unpaced_acked,
+        "acked": paced.count(200, 201) + unpaced.count(200, 201),
         "persisted": persisted,
-        "p50_ms": round(percentile(paced, 0.50), 3),
-        "p99_ms": round(percentile(paced, 0.99), 3),
+        "p50_ms": round(percentile(paced.latencies_ms, 0.50), 3),
+        "p99_ms": round(percentile(paced.latencies_ms, 0.99), 3),
         "paced_rate": args.rate,
-        "orders_per_s": round(args.unpaced / unpaced_s, 1),
+        "orders_per_s": round(args.unpaced / unpaced.elapsed_s, 1),
+        "unpaced_p99_ms": round(percentile(unpaced.latencies_ms, 0.99), 3),
         "concurrency": args.concurrency,
+        # after the unpaced run: how long until the venues had filled (or closed) every order
+        "final_after_s": None if drain_s is None else round(drain_s, 2),
+        "left_open": still_open,
     }
     print(json.dumps(result))
 

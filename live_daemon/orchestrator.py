@@ -93,7 +93,7 @@ class LiveExecutionOrchestrator:
     ) -> tuple[OrderStatus, list[tuple[EventKind, dict[str, Any]]], str | None, str | None, Any]:
         """(status, events, venue_key, rejection_reason, routing decision or None)."""
         books = self._books(request)  # also gives the risk book its last prices
-        decision = self.risk.check(self._risk_order(request), self.risk_book.snapshot())
+        decision = self.risk.check(self._risk_order(request), self.risk_book.view())
         if not decision.passed:
             detail = {
                 "passed": False,
@@ -249,7 +249,7 @@ class LiveExecutionOrchestrator:
 
     def _update_exposure(self) -> None:
         """Exposure gauges from the risk book (in memory; no query per fill)."""
-        state = self.risk_book.snapshot()
+        state = self.risk_book.view()
         totals: dict[str, Decimal] = {}
         for (_, family), quantity in state.positions.items():
             totals[family] = totals.get(family, Decimal(0)) + quantity

@@ -223,10 +223,19 @@ class RiskState:
     balance: Decimal | None = None
     recent_orders: Mapping[str, Sequence[int]] = field(default_factory=dict)
     open_orders: Mapping[tuple[str, str], OpenQuantity] = field(default_factory=dict)
+    # Already folded onto families by their maker (``RiskBook.view`` keeps them up to date
+    # as events arrive, so a check does not rebuild them); derived from the fields above
+    # when None.
+    folded_exposures: Mapping[tuple[str, str], Exposure] | None = field(
+        default=None, repr=False, compare=False
+    )
+    folded_prices: Mapping[str, Decimal] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
-    def exposures(self) -> dict[tuple[str, str], Exposure]:
+    def exposures(self) -> Mapping[tuple[str, str], Exposure]:
         """(strategy_id, family) → :class:`Exposure`, venues folded together."""
+        if self.folded_exposures is not None:
+            return self.folded_exposures
         positions: dict[tuple[str, str], Decimal] = {}
         for (strategy, instrument), quantity in self.positions.items():
             key = (strategy, instrument_family(instrument))
@@ -241,8 +250,10 @@ class RiskState:
         }
 
     @cached_property
-    def family_prices(self) -> dict[str, Decimal]:
+    def family_prices(self) -> Mapping[str, Decimal]:
         """family → last price (positive prices only; a later key of a family wins)."""
+        if self.folded_prices is not None:
+            return self.folded_prices
         return {
             instrument_family(instrument): price
             for instrument, price in self.last_prices.items()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.risk import (
@@ -220,3 +222,55 @@ def test_engine_over_a_book_stops_at_the_position_limit() -> None:
     assert filled == 5
     reduce = RiskOrder("s1", BIN, "SELL", D(2), "MARKET", None, T0 + 20 * S)
     assert engine.check(reduce, book.snapshot()).passed
+
+
+_EVENTS = st.lists(
+    st.tuples(
+        st.sampled_from(["accept", "fill", "close", "price", "set"]),
+        st.sampled_from(["s1", "s2", "s3"]),
+        st.sampled_from([BIN, OKX, ETH_BIN]),
+        st.integers(min_value=1, max_value=4),  # quantity
+        st.sampled_from(["BUY", "SELL"]),
+        st.integers(min_value=0, max_value=5),  # which order id
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(events=_EVENTS)
+def test_book_view_decides_as_the_snapshot_does(
+    events: list[tuple[str, str, str, int, str, int]],
+) -> None:
+    """``view()`` (live, incrementally kept exposures) and ``snapshot()`` (copied, derived
+    exposures) must agree on every state and every decision."""
+    engine = PreTradeRiskEngine(
+        RiskLimits(
+            max_position_per_instrument=D(6),
+            max_position_per_strategy=D(9),
+            max_gross_position=D(14),
+            max_notional_exposure=D(1_000_000),
+        )
+    )
+    book = RiskBook(balance=D(10**7))
+    book.set_last_price(BIN, D(100_000))
+    book.set_last_price(ETH_BIN, D(2_000))
+    for k, (kind, strategy, key, qty, side, n) in enumerate(events):
+        ts = T0 + k * S
+        probe = RiskOrder(strategy, key, side, D(qty), "MARKET", None, ts)
+        view, snapshot = book.view(), book.snapshot()
+        assert dict(view.exposures) == dict(snapshot.exposures)
+        assert engine.check(probe, view) == engine.check(probe, snapshot)
+        order_id = f"{strategy}-{n}"
+        if kind == "accept" and order_id not in book.open_order_ids():
+            book.on_order_accepted(probe, order_id)
+        elif kind == "fill":
+            signed = D(qty) if side == "BUY" else -D(qty)
+            book.on_fill(strategy, key, signed, D(100_000 + k), order_id=order_id)
+        elif kind == "close":
+            book.on_order_closed(order_id)
+        elif kind == "price":
+            book.set_last_price(key, D(1_000 + 10 * k))
+        else:
+            book.set_position(strategy, key, D(qty - 2))
+    assert dict(book.view().exposures) == dict(book.snapshot().exposures)
