@@ -6,6 +6,7 @@ throughput at the client's speed on a 2-core machine, not the daemon's."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -63,6 +64,7 @@ class _Connection(asyncio.Protocol):
 @dataclass
 class LoadResult:
     latencies_ms: list[float] = field(default_factory=list)
+    sent_s: list[float] = field(default_factory=list)  # when each request left (from start)
     statuses: dict[int, int] = field(default_factory=dict)
     elapsed_s: float = 0.0
 
@@ -82,6 +84,9 @@ async def run_load(
     request i leaves at start + i / rate, or as soon as a connection is free after that;
     unpaced, each connection sends its next request as soon as the last one is answered."""
     loop = asyncio.get_running_loop()
+    # The client's own collector pauses would count as the server's latency.
+    gc.collect()
+    gc.freeze()
     connections = [
         (await loop.create_connection(_Connection, host, port))[1] for _ in range(concurrency)
     ]
@@ -101,6 +106,7 @@ async def run_load(
             sent = time.perf_counter()
             status = await connection.request(requests[i])
             result.latencies_ms.append((time.perf_counter() - sent) * 1000)
+            result.sent_s.append(sent - start)
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if on_progress is not None:
                 on_progress(1)

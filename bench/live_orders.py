@@ -110,6 +110,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--unpaced", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--dump", type=Path, help="write the paced run's (send time, latency ms) pairs here"
+    )
     args = parser.parse_args()
 
     import pgserver
@@ -170,6 +173,8 @@ def main() -> None:
         "final_after_s": None if drain_s is None else round(drain_s, 2),
         "left_open": still_open,
     }
+    if args.dump:
+        args.dump.write_text(json.dumps(list(zip(paced.sent_s, paced.latencies_ms, strict=True))))
     print(json.dumps(result))
 
 

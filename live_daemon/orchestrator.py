@@ -9,10 +9,13 @@ OMS in arrival order by one consumer task, so a fill never overtakes its acknowl
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import Any
 
 from execution_core.errors import ExecutionServicesError
@@ -28,6 +31,8 @@ from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.venues.paper import VenueEvent
 
 log = logging.getLogger(__name__)
+
+MAX_EVENT_BATCH = 500  # venue events committed together at most
 
 
 class LiveExecutionOrchestrator:
@@ -203,49 +208,97 @@ class LiveExecutionOrchestrator:
 
     # --- venue events ----------------------------------------------------------------------
     async def _consume(self) -> None:
+        """Apply venue events in arrival order, as many as have queued up in one
+        transaction (one commit for a burst of fills instead of one each)."""
         while True:
-            event = await self._events.get()
+            batch = [await self._events.get()]
+            while len(batch) < MAX_EVENT_BATCH and not self._events.empty():
+                batch.append(self._events.get_nowait())
             try:
-                await self._apply(event)
-            except Exception:
-                self.metrics.error("venue_event")
-                log.exception("venue_event_failed order_id=%s kind=%s", event.order_id, event.kind)
+                await self._apply_batch(batch)
             finally:
-                self._events.task_done()
+                for _ in batch:
+                    self._events.task_done()
 
-    async def _apply(self, event: VenueEvent) -> None:
-        if event.kind == "accepted":
-            self.metrics.order_accepted(event.venue_key)
-            await self.oms.append_event(event.order_id, EventKind.ACKNOWLEDGED, event.detail)
-        elif event.kind == "filled" and event.fill is not None:
+    async def _apply_batch(self, batch: list[VenueEvent]) -> None:
+        """Commit the batch's changes together, then update the in-memory books. If any
+        event fails, the batch is rolled back and its events applied one at a time, so one
+        bad event costs only itself."""
+        effects: list[Callable[[], None]] = []
+        acks: list[tuple[str, EventKind, dict[str, Any]]] = []
+        try:
+            async with self.oms.transaction() as conn:
+                for event in batch:
+                    if event.kind == "accepted":  # written together, before what follows
+                        acks.append((event.order_id, EventKind.ACKNOWLEDGED, event.detail))
+                        effects.append(partial(self.metrics.order_accepted, event.venue_key))
+                        continue
+                    await self.oms.append_events(acks, conn=conn)
+                    acks = []
+                    effects.extend(await self._apply(event, conn))
+                await self.oms.append_events(acks, conn=conn)
+        except Exception:
+            if len(batch) > 1:
+                for event in batch:
+                    await self._apply_batch([event])
+                return
+            self.metrics.error("venue_event")
+            log.exception(
+                "venue_event_failed order_id=%s kind=%s", batch[0].order_id, batch[0].kind
+            )
+            return
+        for effect in effects:  # only what is committed reaches the risk book and metrics
+            effect()
+        if any(event.kind == "filled" for event in batch):
+            self._update_exposure()
+
+    async def _apply(self, event: VenueEvent, conn: Any) -> list[Callable[[], None]]:
+        """Write ``event`` (a fill, a cancel or a rejection; acknowledgements are written
+        in bulk by the batch) to the OMS in ``conn``'s transaction; return what to do in
+        memory once it is committed."""
+        effects: list[Callable[[], None]] = []
+        if event.kind == "filled" and event.fill is not None:
             spec = self.reference.get(event.venue_key)
             fill = replace(
                 event.fill, quantity=spec.base_quantity(event.fill.quantity, event.fill.price)
             )
             # the OMS stores the fill and moves the position in one transaction (exactly once)
-            record, new = await self.oms.add_fill(event.venue_key, fill)
+            record, new = await self.oms.add_fill(event.venue_key, fill, conn=conn)
             if new:
                 signed = fill.quantity if record.side == "BUY" else -fill.quantity
-                self.risk_book.on_fill(
-                    record.strategy_id, event.venue_key, signed, fill.price, record.order_id
+                effects.append(
+                    partial(
+                        self._on_new_fill,
+                        record.strategy_id,
+                        event.venue_key,
+                        signed,
+                        fill.price,
+                        record.order_id,
+                    )
                 )
-                self.metrics.fill(event.venue_key)
-                self._update_exposure()
-        elif event.kind in ("canceled", "rejected"):
-            self.risk_book.on_order_closed(event.order_id)
-        if event.kind == "canceled":
+        elif event.kind == "canceled":
+            effects.append(partial(self.risk_book.on_order_closed, event.order_id))
             await self._finish(
-                event.order_id, OrderStatus.CANCELED, EventKind.CANCELLED, event.detail
+                conn, event.order_id, OrderStatus.CANCELED, EventKind.CANCELLED, event.detail
             )
         elif event.kind == "rejected":
-            self.metrics.order_rejected("VENUE")
+            effects.append(partial(self.risk_book.on_order_closed, event.order_id))
+            effects.append(partial(self.metrics.order_rejected, "VENUE"))
             await self._finish(
+                conn,
                 event.order_id,
                 OrderStatus.REJECTED,
                 EventKind.REJECTED,
                 event.detail,
                 reason=str(event.detail.get("reason", "rejected by the venue")),
             )
+        return effects
+
+    def _on_new_fill(
+        self, strategy_id: str, venue_key: str, signed: Decimal, price: Decimal, order_id: str
+    ) -> None:
+        self.risk_book.on_fill(strategy_id, venue_key, signed, price, order_id)
+        self.metrics.fill(venue_key)
 
     def _update_exposure(self) -> None:
         """Exposure gauges from the risk book (in memory; no query per fill)."""
@@ -260,16 +313,19 @@ class LiveExecutionOrchestrator:
 
     async def _finish(
         self,
+        conn: Any,
         order_id: str,
         status: OrderStatus,
         kind: EventKind,
         detail: dict[str, Any],
         reason: str | None = None,
     ) -> None:
-        current = await self.oms.get_order(order_id, with_fills=False)
+        current = await self.oms.get_order(order_id, with_fills=False, conn=conn)
         if current is None or current.status.is_final:
             return
-        await self.oms.transition(order_id, status, kind, detail, rejection_reason=reason)
+        await self.oms.transition(
+            order_id, status, kind, detail, rejection_reason=reason, conn=conn
+        )
 
     # --- startup recovery ------------------------------------------------------------------
     async def recover(self) -> list[str]:
@@ -287,6 +343,8 @@ class LiveExecutionOrchestrator:
                 resolved.append(record.order_id)
                 continue
             state = self.gateway.order_state(record.order_id)
+            if inspect.isawaitable(state):  # a venue across a connection
+                state = await state
             if state is None:
                 # The venue never saw it (or, for the in-process paper venue, forgot it with
                 # the crash): nothing can fill any more.

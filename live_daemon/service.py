@@ -5,6 +5,7 @@ lifespan so one command runs it and SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,7 +17,6 @@ from execution_core.instruments.reference import load_reference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
 from execution_core.risk.rules import instrument_family
 from execution_core.routing.router import SmartRouter
-from execution_core.stores import open_store
 from live_daemon.api.app import create_app
 from live_daemon.api.ports import ServiceUnavailable
 from live_daemon.metrics import Metrics
@@ -27,7 +27,7 @@ from live_daemon.oms.positions import PositionStore
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.settings import DaemonSettings
-from live_daemon.venues.paper import PaperVenueGateway
+from live_daemon.venues.process import VenueProcessGateway
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,14 @@ def build_app(settings: DaemonSettings) -> FastAPI:
         oms = UnifiedOrderManager(pool, positions=position_store)
         positions = UnifiedPositionTracker(position_store)
         orchestrator_box: list[LiveExecutionOrchestrator] = []
-        gateway = PaperVenueGateway(
-            reference,
-            open_store(settings.ticks_store_url),
+        # The paper venue runs in a process of its own (live_daemon.venues.host).
+        gateway = VenueProcessGateway(
+            settings.ticks_store_url,
             settings.instruments,
             settings.replay_day,
             on_event=lambda e: orchestrator_box[0].on_venue_event(e),
             speed=settings.replay_speed,
+            log_level=settings.log_level,
         )
         risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
         await load_positions(risk_book, position_store)
@@ -103,6 +104,11 @@ def build_app(settings: DaemonSettings) -> FastAPI:
         await gateway.start()
         await orchestrator.start()
         holder.orchestrator = orchestrator
+        # What startup built (modules, the reference, pools) lives as long as the daemon:
+        # moved out of the collector's view, a full collection no longer walks it (those
+        # walks were the API's longest pauses).
+        gc.collect()
+        gc.freeze()
         log.info(
             "daemon_started host=%s port=%d mode=%s", settings.host, settings.port, settings.mode
         )

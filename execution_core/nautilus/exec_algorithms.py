@@ -21,7 +21,9 @@ from typing import Any
 
 from nautilus_trader.common.events import TimeEvent
 from nautilus_trader.config import ExecAlgorithmConfig
+from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.algorithm import ExecAlgorithm
+from nautilus_trader.execution.messages import CancelOrder
 from nautilus_trader.model.enums import OrderSide, TimeInForce
 from nautilus_trader.model.events import OrderCanceled, OrderExpired, OrderFilled, OrderRejected
 from nautilus_trader.model.identifiers import ClientOrderId, ExecAlgorithmId
@@ -177,6 +179,22 @@ class IcebergExecAlgorithm(ExecAlgorithm):
                 child = self.cache.order(ClientOrderId(child_id))
                 if child is not None and child.is_open:
                     self.cancel_order(child)
+        # The primary never goes to a venue; closing it tells whoever submitted it that
+        # the iceberg is over (its children's fills say how much was done).
+        # (``cancel_order`` would send the cancel to a venue; ``execute`` cancels locally.)
+        primary = self.cache.order(ClientOrderId(key))
+        if primary is not None and not primary.is_closed:
+            self.execute(
+                CancelOrder(
+                    trader_id=primary.trader_id,
+                    strategy_id=primary.strategy_id,
+                    instrument_id=primary.instrument_id,
+                    client_order_id=primary.client_order_id,
+                    venue_order_id=primary.venue_order_id,
+                    command_id=UUID4(),
+                    ts_init=self.clock.timestamp_ns(),
+                )
+            )
 
 
 def all_exec_algorithms() -> list[ExecAlgorithm]:

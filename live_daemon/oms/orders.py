@@ -18,11 +18,12 @@ All SQL is parameterised; no value is ever formatted into a statement.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -394,6 +395,7 @@ class UnifiedOrderManager:
         venue_key: str | None = None,
         rejection_reason: str | None = None,
         venue_order_id: str | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> OrderRecord:
         """Set the status (and the given fields), append ``event``; return the new state.
 
@@ -405,7 +407,8 @@ class UnifiedOrderManager:
         kind = EventKind(event)
         if target is OrderStatus.RECEIVED:
             raise InvalidTransition(order_id, None, target)
-        row = await self.pool.fetchrow(
+        db = self._db(conn)
+        row = await db.fetchrow(
             _TRANSITION_SQL,
             order_id,
             target.value,
@@ -417,19 +420,22 @@ class UnifiedOrderManager:
         )
         if row is not None:
             return _record(row)
-        current = await self.pool.fetchval(
+        current = await db.fetchval(
             "SELECT status FROM unified_orders WHERE order_id = $1", order_id
         )
         if current is None:
             raise OrderNotFound(f"no order {order_id!r}")
         raise InvalidTransition(order_id, OrderStatus(current), target)
 
-    async def add_fill(self, venue_key: str, fill: Fill) -> tuple[OrderRecord, bool]:
+    async def add_fill(
+        self, venue_key: str, fill: Fill, conn: asyncpg.Connection | None = None
+    ) -> tuple[OrderRecord, bool]:
         """Store ``fill`` (executed on the concrete instrument ``venue_key``).
 
         Returns ``(order, True)`` for a new fill; for a fill already stored under
         ``(venue_key, fill.fill_id)`` returns ``(order, False)`` and changes nothing.
-        Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown.
+        Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown. With ``conn`` (in a
+        transaction of the caller's), it runs there and commits with it.
         """
         event = {
             "fill_id": fill.fill_id,
@@ -454,32 +460,52 @@ class UnifiedOrderManager:
             event,
         )
         try:
-            if self.positions is None:
+            if conn is not None:
+                row = await self._store_fill(conn, venue_key, fill, args)
+            elif self.positions is None:
                 row = await self.pool.fetchrow(_ADD_FILL_SQL, *args)
             else:
-                async with self.pool.acquire() as conn, conn.transaction():
-                    row = await conn.fetchrow(_ADD_FILL_SQL, *args)
-                    if row is not None:
-                        signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
-                        await self.positions.apply_fill(
-                            row["strategy_id"],
-                            row["instrument_key"],
-                            venue_key,
-                            signed,
-                            fill.price,
-                            fill.fee,
-                            conn=conn,
-                        )
+                async with self.pool.acquire() as own, own.transaction():
+                    row = await self._store_fill(own, venue_key, fill, args)
         except asyncpg.ForeignKeyViolationError:
             raise OrderNotFound(
                 f"fill {fill.fill_id!r} on {venue_key}: no order {fill.order_id!r}"
             ) from None
         if row is not None:
             return _record(row, extra_fills=(fill,)), True
-        existing = await self.get_order(fill.order_id)
+        existing = await self.get_order(fill.order_id, conn=conn)
         if existing is None:  # pragma: no cover - the FK makes this impossible
             raise OrderNotFound(f"no order {fill.order_id!r}")
         return existing, False
+
+    async def _store_fill(
+        self, conn: asyncpg.Connection, venue_key: str, fill: Fill, args: tuple[Any, ...]
+    ) -> asyncpg.Record | None:
+        """The fill statement, and the position update when the fill is new (same
+        transaction: the caller's)."""
+        row = await conn.fetchrow(_ADD_FILL_SQL, *args)
+        if row is not None and self.positions is not None:
+            signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
+            await self.positions.apply_fill(
+                row["strategy_id"],
+                row["instrument_key"],
+                venue_key,
+                signed,
+                fill.price,
+                fill.fee,
+                conn=conn,
+            )
+        return row
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a transaction, for several changes committed together (the
+        venue-event consumer applies a batch of events with one commit)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    def _db(self, conn: asyncpg.Connection | None) -> Any:
+        return self.pool if conn is None else conn
 
     # --- read path ---------------------------------------------------------------------
 
@@ -489,10 +515,15 @@ class UnifiedOrderManager:
         row = await self.pool.fetchrow(sql, operation_id)
         return None if row is None else _record(row)
 
-    async def get_order(self, order_id: str, with_fills: bool = True) -> OrderRecord | None:
+    async def get_order(
+        self,
+        order_id: str,
+        with_fills: bool = True,
+        conn: asyncpg.Connection | None = None,
+    ) -> OrderRecord | None:
         """The order with ``order_id``, or None."""
         sql = _GET_BY_ORDER_SQL.format(fills=_fills_of("o") if with_fills else _NO_FILLS)
-        row = await self.pool.fetchrow(sql, order_id)
+        row = await self._db(conn).fetchrow(sql, order_id)
         return None if row is None else _record(row)
 
     async def list(
@@ -558,16 +589,32 @@ class UnifiedOrderManager:
         return [_record(row) for row in rows]
 
     async def append_event(
-        self, order_id: str, event: EventKind, detail: dict[str, Any] | None = None
+        self,
+        order_id: str,
+        event: EventKind,
+        detail: dict[str, Any] | None = None,
+        conn: asyncpg.Connection | None = None,
     ) -> None:
         """Log an event that does not change the status (an acknowledgement, a recovery
-        note). Committed on return."""
-        async with self.pool.acquire() as conn:
-            await conn.execute(
+        note). Committed on return, or with ``conn``'s transaction."""
+        await self._db(conn).execute(
+            "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)",
+            order_id,
+            event.value,
+            detail or {},
+        )
+
+    async def append_events(
+        self,
+        events: Sequence[tuple[str, EventKind, dict[str, Any]]],
+        conn: asyncpg.Connection | None = None,
+    ) -> None:
+        """:meth:`append_event` for several ``(order_id, kind, detail)`` at once, in their
+        order, sent together (one round trip)."""
+        if events:
+            await self._db(conn).executemany(
                 "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)",
-                order_id,
-                event.value,
-                detail or {},
+                [(order_id, kind.value, detail or {}) for order_id, kind, detail in events],
             )
 
     async def events(self, order_id: str) -> builtins.list[dict[str, Any]]:

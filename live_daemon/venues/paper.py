@@ -14,7 +14,8 @@
 - :class:`GatewayStrategy`, the bridge: the gateway builds orders with its order factory
   and submits them through it, and it hands every order event back.
 
-Event loop: the node runs **in the caller's loop** (the daemon's uvicorn loop), started by
+Event loop: the node runs **in the caller's loop** (the venue host process's, see
+:mod:`live_daemon.venues.host`; it ran in the daemon's uvicorn loop before), started by
 ``await start()`` with ``node.run_async()`` as a task. Sharing the loop works in 1.221 once
 what a ``TradingNode`` does to the loop it is given is undone (:func:`node_in_loop`): it
 installs SIGINT/SIGTERM/SIGABRT handlers (they would replace uvicorn's, so that Ctrl-C
@@ -925,6 +926,9 @@ class PaperVenueGateway:
         elif isinstance(event, OrderCanceled | OrderExpired):
             if tracked.algorithm is not None and is_primary:
                 tracked.primary_closed = True
+                if not tracked.cancel_requested:  # the algorithm closed it: its window ended
+                    tracked.cancel_requested = True
+                    tracked.cancel_reason = f"the {tracked.algorithm} window ended"
             elif not tracked.cancel_requested and tracked.algorithm is None:
                 # Canceled or expired by the venue itself: the order is over.
                 tracked.cancel_requested = True

@@ -77,7 +77,7 @@ def test_one_order_per_algorithm_fills_and_moves_positions(daemon: Daemon) -> No
         "NORMAL": {},
         "TWAP": {"duration_sec": 2, "max_slices": 2},
         "VWAP": {"duration_sec": 2, "max_slices": 2, "profile": "flat"},
-        "ICEBERG": {"display_quantity": "0.005", "duration_sec": 30},
+        "ICEBERG": {"display_quantity": "0.005", "duration_sec": 10},
     }
     with daemon.client() as client:
         for algo, params in algos.items():

@@ -162,6 +162,35 @@ def test_twap_children_fill_under_our_order_id(
     asyncio.run(body())
 
 
+def test_iceberg_is_over_when_its_window_ends(
+    ticks: LocalObjectStore, reference: InstrumentReference
+) -> None:
+    """An iceberg too large to fill passively within its window: at the window's end the
+    working display is canceled and the order is final (canceled, with the reason),
+    never left open at the venue."""
+
+    async def body() -> None:
+        async with running_gateway(ticks, reference) as (gateway, rec):
+            gateway.submit(
+                "ice-1",
+                BTC_BINANCE,
+                "BUY",
+                Decimal("5"),
+                "MARKET",
+                None,
+                "ICEBERG",
+                {"display_quantity": "0.001", "duration_sec": 1},
+            )
+            await rec.wait(lambda: rec.final("ice-1"), timeout=6)
+            (canceled,) = rec.of("ice-1", "canceled")
+            assert canceled.detail["reason"] == "the ICEBERG window ended"
+            filled = sum((f.quantity for f in rec.fills("ice-1")), Decimal(0))
+            assert Decimal(canceled.detail["filled_quantity"]) == filled < Decimal("5")
+            assert gateway.order_state("ice-1") == "CANCELED"
+
+    asyncio.run(body())
+
+
 def test_far_limit_order_works_until_canceled(
     ticks: LocalObjectStore, reference: InstrumentReference
 ) -> None:

@@ -1,0 +1,112 @@
+"""Frames between the daemon and its venue host process (:mod:`live_daemon.venues.host`).
+
+A frame is a 4-byte big-endian length and a pickled tuple ``(kind, *fields)``. Pickle is
+safe here because both ends are this package, on a ``socketpair`` the daemon creates and
+hands only to the child it spawns (never a listening socket). :class:`FrameProtocol` is an
+asyncio protocol: it buffers what arrives and hands every complete frame to ``on_frame``,
+so a burst of events costs one read, not two awaits per event.
+
+Messages, daemon → host:
+
+- ``("submit", order_id, venue_key, side, quantity, order_type, price, algorithm, params)``
+- ``("cancel", order_id)``
+- ``("order_state", request_id, order_id)``, answered by ``("order_state", request_id, state)``
+- ``("stop",)``: stop the node and exit (so does the end of the connection)
+
+host → daemon:
+
+- ``("ready", health)`` once the node is up with a quote per instrument, or
+  ``("failed", message)`` if it could not start;
+- ``("event", VenueEvent)`` per order event, in the node's order;
+- ``("quotes", {venue_key: (bid, bid_size, ask, ask_size, ts_ns)})``: the quotes that
+  changed since the last such frame (sizes in venue units);
+- ``("health", dict)`` every half second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import struct
+from collections.abc import Callable
+from typing import Any, cast
+
+_HEADER = struct.Struct(">I")
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+
+
+class FrameError(RuntimeError):
+    """The peer sent something that is not a frame of this protocol."""
+
+
+def encode(message: tuple[Any, ...]) -> bytes:
+    body = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(body)) + body
+
+
+class FrameProtocol(asyncio.Protocol):
+    """Both ends of the channel: ``send`` writes a frame, ``on_frame`` receives each one,
+    ``closed`` resolves when the connection ends, to the error if there was one."""
+
+    def __init__(self, on_frame: Callable[[tuple[Any, ...]], None]) -> None:
+        self._on_frame = on_frame
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._outgoing: list[bytes] = []
+        self.closed: asyncio.Future[BaseException | None] = (
+            asyncio.get_running_loop().create_future()
+        )
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while len(buffer) - start >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(buffer, start)
+            if size > MAX_FRAME_BYTES:
+                self._fail(FrameError(f"frame of {size} bytes is above {MAX_FRAME_BYTES}"))
+                return
+            end = start + _HEADER.size + size
+            if len(buffer) < end:
+                break
+            message = pickle.loads(buffer[start + _HEADER.size : end])
+            start = end
+            self._on_frame(message)
+        del buffer[:start]
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Queue a frame; the frames queued during one turn of the event loop leave in one
+        write (a burst of orders or fills costs one system call, not one each)."""
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionError("the venue channel is closed")
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outgoing.append(encode(message))
+
+    def _flush(self) -> None:
+        frames, self._outgoing = self._outgoing, []
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(b"".join(frames))
+
+    @property
+    def is_open(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
+
+    def close(self) -> None:
+        """Close once the frames already queued have been written."""
+        if self._outgoing:
+            self._flush()
+        if self._transport is not None:
+            self._transport.close()
+
+    def _fail(self, exc: Exception) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
+        self.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
