@@ -71,7 +71,7 @@ def build_app(settings: DaemonSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         env = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
         url, embedded = resolve_database_url(env, data_dir=settings.pg_data_dir)
-        pool = await create_pool(url)
+        pool = await create_pool(url, max_size=settings.db_pool_size)
         applied = await migrate(pool)
         log.info("database_ready embedded=%s migrations_applied=%s", embedded is not None, applied)
         position_store = PositionStore(pool)

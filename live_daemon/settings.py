@@ -33,6 +33,9 @@ class DaemonSettings(BaseSettings):
     mode: str = Field(default="paper", pattern="^(paper|live)$")
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     pg_data_dir: Path = Path("runtime/pg")
+    db_pool_size: int = Field(
+        default=20, ge=2, le=200, description="PostgreSQL connections of the OMS pool"
+    )
     ticks_store_url: str = Field(
         default="file://runtime/store/ticks", validation_alias="EXEC_TICKS_STORE_URL"
     )

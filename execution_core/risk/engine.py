@@ -35,6 +35,7 @@ from execution_core.risk.config import RiskLimits, instrument_family
 from execution_core.risk.rules import (
     NS_PER_MINUTE,
     Exposure,
+    ExposureTotals,
     OpenQuantity,
     RiskOrder,
     RiskRejection,
@@ -174,6 +175,10 @@ class RiskBook:
         self._open_totals: dict[tuple[str, str], OpenQuantity] = {}
         # Position and open totals together, per (strategy, family), for :meth:`view`.
         self._exposures: dict[tuple[str, str], Exposure] = {}
+        # ... and their worst cases summed (ExposureTotals), kept with them.
+        self._worst_by_strategy: dict[str, Decimal] = {}
+        self._worst_by_family: dict[str, Decimal] = {}
+        self._gross = Decimal(0)
 
     # --- events ---------------------------------------------------------------------
 
@@ -238,12 +243,20 @@ class RiskBook:
         self._refresh_exposure(key)
 
     def _refresh_exposure(self, key: tuple[str, str]) -> None:
+        old = self._exposures.get(key)
         position = self._positions.get(key, Decimal(0))
         open_totals = self._open_totals.get(key)
         if position == 0 and open_totals is None:
             self._exposures.pop(key, None)
+            new = None
         else:
-            self._exposures[key] = Exposure(position, open_totals or OpenQuantity())
+            new = self._exposures[key] = Exposure(position, open_totals or OpenQuantity())
+        change = (new.worst if new else Decimal(0)) - (old.worst if old else Decimal(0))
+        if change:
+            strategy, family = key
+            _add(self._worst_by_strategy, strategy, change)
+            _add(self._worst_by_family, family, change)
+            self._gross += change
 
     def set_last_price(self, instrument: str, price: Decimal) -> None:
         if not price.is_finite() or price <= 0:
@@ -309,4 +322,17 @@ class RiskBook:
             open_orders=MappingProxyType(self._open_totals),
             folded_exposures=MappingProxyType(self._exposures),
             folded_prices=MappingProxyType(self._prices),
+            folded_totals=ExposureTotals(
+                MappingProxyType(self._worst_by_strategy),
+                MappingProxyType(self._worst_by_family),
+                self._gross,
+            ),
         )
+
+
+def _add(totals: dict[str, Decimal], key: str, change: Decimal) -> None:
+    total = totals.get(key, Decimal(0)) + change
+    if total:
+        totals[key] = total
+    else:
+        totals.pop(key, None)

@@ -65,6 +65,7 @@ __all__ = [
     "NS_PER_SECOND",
     "SIDES",
     "Exposure",
+    "ExposureTotals",
     "OpenQuantity",
     "RiskOrder",
     "RiskRejection",
@@ -204,6 +205,28 @@ class Exposure:
 
 
 @dataclass(frozen=True)
+class ExposureTotals:
+    """Sums of worst-case exposures (:attr:`Exposure.worst`): per strategy, per family and
+    over everything (base units)."""
+
+    by_strategy: Mapping[str, Decimal]
+    by_family: Mapping[str, Decimal]
+    gross: Decimal
+
+    @classmethod
+    def of(cls, exposures: Mapping[tuple[str, str], Exposure]) -> ExposureTotals:
+        by_strategy: dict[str, Decimal] = {}
+        by_family: dict[str, Decimal] = {}
+        gross = ZERO
+        for (strategy, family), exposure in exposures.items():
+            worst = exposure.worst
+            by_strategy[strategy] = by_strategy.get(strategy, ZERO) + worst
+            by_family[family] = by_family.get(family, ZERO) + worst
+            gross += worst
+        return cls(by_strategy, by_family, gross)
+
+
+@dataclass(frozen=True)
 class RiskState:
     """What the rules know besides the order; a snapshot (see ``RiskBook.snapshot``).
 
@@ -230,6 +253,7 @@ class RiskState:
         default=None, repr=False, compare=False
     )
     folded_prices: Mapping[str, Decimal] | None = field(default=None, repr=False, compare=False)
+    folded_totals: ExposureTotals | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def exposures(self) -> Mapping[tuple[str, str], Exposure]:
@@ -248,6 +272,13 @@ class RiskState:
             key: Exposure(positions.get(key, ZERO), opens.get(key, OpenQuantity()))
             for key in sorted(positions.keys() | opens.keys())
         }
+
+    @cached_property
+    def totals(self) -> ExposureTotals:
+        """:class:`ExposureTotals` of :attr:`exposures`."""
+        if self.folded_totals is not None:
+            return self.folded_totals
+        return ExposureTotals.of(self.exposures)
 
     @cached_property
     def family_prices(self) -> Mapping[str, Decimal]:
@@ -429,7 +460,7 @@ def check_strategy_position(
     before, after, increases = _increases(order, state)
     if not increases:
         return None
-    total = sum((e.worst for (s, _), e in state.exposures.items() if s == order.strategy_id), ZERO)
+    total = state.totals.by_strategy.get(order.strategy_id, ZERO)
     total_after = total - before.worst + after.worst
     limit = limits.max_position_per_strategy
     if total_after <= limit:
@@ -450,7 +481,7 @@ def check_gross_position(
     before, after, increases = _increases(order, state)
     if not increases:
         return None
-    total = sum((e.worst for e in state.exposures.values()), ZERO)
+    total = state.totals.gross
     total_after = total - before.worst + after.worst
     limit = limits.max_gross_position
     if total_after <= limit:
@@ -473,15 +504,15 @@ def check_notional_exposure(
     (``NO_LAST_PRICE``), or with ``require_last_price=False`` that family is left out —
     except the order's own, which is then valued at the order's limit price if it has one.
     """
-    _, after, increases = _increases(order, state)
+    before, after, increases = _increases(order, state)
     if not increases:
         return None
-    key = (order.strategy_id, order.family)
-    exposures = dict(state.exposures)
-    exposures[key] = after
+    by_family = state.totals.by_family
     total = ZERO
-    for (_, family), exposure in exposures.items():
-        worst = exposure.worst
+    for family in sorted(by_family.keys() | {order.family}):
+        worst = by_family.get(family, ZERO)
+        if family == order.family:
+            worst += after.worst - before.worst
         if worst == 0:
             continue
         price = state.family_prices.get(family)

@@ -22,7 +22,7 @@ notional ``quantity × touch price``; see :mod:`execution_core.routing.costs`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -99,7 +99,7 @@ class RoutingDecision:
             "venue": self.venue,
             "side": self.side,
             "quantity": self.quantity,
-            "scores": [asdict(score) for score in self.scores],
+            "scores": [dict(vars(score)) for score in self.scores],  # flat: no deep copy
             "rejected": [{"venue_key": key, "reason": reason} for key, reason in self.rejected],
         }
 

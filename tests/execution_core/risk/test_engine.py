@@ -260,6 +260,9 @@ def test_book_view_decides_as_the_snapshot_does(
         probe = RiskOrder(strategy, key, side, D(qty), "MARKET", None, ts)
         view, snapshot = book.view(), book.snapshot()
         assert dict(view.exposures) == dict(snapshot.exposures)
+        assert dict(view.totals.by_strategy) == dict(snapshot.totals.by_strategy)
+        assert dict(view.totals.by_family) == dict(snapshot.totals.by_family)
+        assert view.totals.gross == snapshot.totals.gross
         assert engine.check(probe, view) == engine.check(probe, snapshot)
         order_id = f"{strategy}-{n}"
         if kind == "accept" and order_id not in book.open_order_ids():
