@@ -27,6 +27,7 @@ from execution_core.routing.router import SmartRouter
 from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms.orders import UnifiedOrderManager
+from live_daemon.oms.positions import PositionBatch
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.venues.paper import VenueEvent
 
@@ -226,6 +227,7 @@ class LiveExecutionOrchestrator:
         bad event costs only itself."""
         effects: list[Callable[[], None]] = []
         acks: list[tuple[str, EventKind, dict[str, Any]]] = []
+        positions = PositionBatch()  # the batch's position changes, written together
         try:
             async with self.oms.transaction() as conn:
                 for event in batch:
@@ -235,8 +237,10 @@ class LiveExecutionOrchestrator:
                         continue
                     await self.oms.append_events(acks, conn=conn)
                     acks = []
-                    effects.extend(await self._apply(event, conn))
+                    effects.extend(await self._apply(event, conn, positions))
                 await self.oms.append_events(acks, conn=conn)
+                if self.oms.positions is not None:
+                    await self.oms.positions.apply_batch(conn, positions)
         except Exception:
             if len(batch) > 1:
                 for event in batch:
@@ -252,7 +256,9 @@ class LiveExecutionOrchestrator:
         if any(event.kind == "filled" for event in batch):
             self._update_exposure()
 
-    async def _apply(self, event: VenueEvent, conn: Any) -> list[Callable[[], None]]:
+    async def _apply(
+        self, event: VenueEvent, conn: Any, positions: PositionBatch
+    ) -> list[Callable[[], None]]:
         """Write ``event`` (a fill, a cancel or a rejection; acknowledgements are written
         in bulk by the batch) to the OMS in ``conn``'s transaction; return what to do in
         memory once it is committed."""
@@ -263,7 +269,9 @@ class LiveExecutionOrchestrator:
                 event.fill, quantity=spec.base_quantity(event.fill.quantity, event.fill.price)
             )
             # the OMS stores the fill and moves the position in one transaction (exactly once)
-            record, new = await self.oms.add_fill(event.venue_key, fill, conn=conn)
+            record, new = await self.oms.add_fill(
+                event.venue_key, fill, conn=conn, positions=positions
+            )
             if new:
                 signed = fill.quantity if record.side == "BUY" else -fill.quantity
                 effects.append(

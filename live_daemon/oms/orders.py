@@ -32,7 +32,7 @@ from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
 
 if TYPE_CHECKING:
-    from live_daemon.oms.positions import PositionStore
+    from live_daemon.oms.positions import PositionBatch, PositionStore
 
 FINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s.is_final)
 IN_FLIGHT_STATUSES: tuple[OrderStatus, ...] = (
@@ -428,14 +428,20 @@ class UnifiedOrderManager:
         raise InvalidTransition(order_id, OrderStatus(current), target)
 
     async def add_fill(
-        self, venue_key: str, fill: Fill, conn: asyncpg.Connection | None = None
+        self,
+        venue_key: str,
+        fill: Fill,
+        conn: asyncpg.Connection | None = None,
+        positions: PositionBatch | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Store ``fill`` (executed on the concrete instrument ``venue_key``).
 
         Returns ``(order, True)`` for a new fill; for a fill already stored under
         ``(venue_key, fill.fill_id)`` returns ``(order, False)`` and changes nothing.
         Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown. With ``conn`` (in a
-        transaction of the caller's), it runs there and commits with it.
+        transaction of the caller's), it runs there and commits with it; with ``positions``
+        as well, a new fill's position change goes into that batch, for the caller to
+        apply before committing (:meth:`PositionStore.apply_batch`), not at once.
         """
         event = {
             "fill_id": fill.fill_id,
@@ -460,7 +466,19 @@ class UnifiedOrderManager:
             event,
         )
         try:
-            if conn is not None:
+            if conn is not None and positions is not None:
+                row = await conn.fetchrow(_ADD_FILL_SQL, *args)
+                if row is not None:
+                    signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
+                    positions.add(
+                        row["strategy_id"],
+                        row["instrument_key"],
+                        venue_key,
+                        signed,
+                        fill.price,
+                        fill.fee,
+                    )
+            elif conn is not None:
                 row = await self._store_fill(conn, venue_key, fill, args)
             elif self.positions is None:
                 row = await self.pool.fetchrow(_ADD_FILL_SQL, *args)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import builtins
 from collections import defaultdict
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, cast
 
@@ -88,6 +89,43 @@ def apply_fill_decimal(
         _dec(after.realized_pnl),
         _dec(after.fees),
     )
+
+
+def _row_key(key: tuple[str, CanonicalId]) -> tuple[str, str]:
+    return key[0], str(key[1])
+
+
+@dataclass(frozen=True)
+class _PendingFill:
+    strategy_id: str
+    instrument: CanonicalId
+    signed_qty: Decimal
+    price: Decimal
+    fee: Decimal
+
+
+@dataclass
+class PositionBatch:
+    """Fills collected during one transaction, applied to the positions together by
+    :meth:`PositionStore.apply_batch`: each row is locked and read once, moved in memory
+    fill by fill (in the order added), and written once."""
+
+    fills: builtins.list[_PendingFill] = field(default_factory=builtins.list)
+
+    def add(
+        self,
+        strategy_id: str,
+        instrument_key: str,
+        venue_key: str | None,
+        signed_qty: Decimal,
+        price: Decimal,
+        fee: Decimal = ZERO,
+    ) -> None:
+        """As :meth:`PositionStore.apply_fill`'s arguments."""
+        concrete = resolve_instrument(instrument_key, venue_key)
+        self.fills.append(
+            _PendingFill(strategy_id, concrete, _dec(signed_qty), _dec(price), _dec(fee))
+        )
 
 
 class PositionStore:
@@ -169,6 +207,45 @@ class PositionStore:
             fees,
         )
         return dict(updated)
+
+    async def apply_batch(self, conn: asyncpg.Connection, batch: PositionBatch) -> int:
+        """Apply every fill of ``batch`` in ``conn``'s transaction, with three round trips
+        whatever the batch's size (rows are locked in key order). Returns the number of
+        positions changed; the result is the same as :meth:`apply_fill` fill by fill."""
+        if not batch.fills:
+            return 0
+        if not conn.is_in_transaction():
+            raise ValueError("apply_batch must run inside a transaction")
+        keys = sorted({(f.strategy_id, f.instrument) for f in batch.fills}, key=_row_key)
+        await conn.executemany(
+            "INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, "
+            "canonical_key) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            [(s, str(i), i.venue, canonical_key(i)) for s, i in keys],
+        )
+        rows = await conn.fetch(
+            "SELECT strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees "
+            "FROM unified_positions WHERE (strategy_id, instrument_key) IN "
+            "(SELECT * FROM unnest($1::text[], $2::text[])) "
+            "ORDER BY strategy_id, instrument_key FOR UPDATE",
+            [s for s, _ in keys],
+            [str(i) for _, i in keys],
+        )
+        state = {
+            (r["strategy_id"], r["instrument_key"]): (
+                r["quantity"], r["avg_entry_price"], r["realized_pnl"], r["fees"]
+            )
+            for r in rows
+        }  # fmt: skip
+        for fill in batch.fills:
+            key = (fill.strategy_id, str(fill.instrument))
+            state[key] = apply_fill_decimal(*state[key], fill.signed_qty, fill.price, fill.fee)
+        await conn.executemany(
+            "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, "
+            "realized_pnl = $5, fees = $6, updated_at = now() "
+            "WHERE strategy_id = $1 AND instrument_key = $2",
+            [(s, i, *values) for (s, i), values in state.items()],
+        )
+        return len(state)
 
     async def get(self, strategy_id: str, instrument_key: str) -> dict[str, Any] | None:
         row = await self.pool.fetchrow(

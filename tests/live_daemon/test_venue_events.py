@@ -63,6 +63,9 @@ def test_a_burst_of_events_is_applied_in_order_and_a_bad_one_costs_only_itself(
         assert kinds == ["submitted", "routed", "acknowledged", "filled", "filled"]
         assert await oms.get_order("ORD-NOPE") is None
         assert book.position(record.strategy_id, BINANCE_BTC) == Decimal("0.02")
+        (row,) = await positions.all()  # written once for the batch's two fills
+        assert row["quantity"] == Decimal("0.02") and row["avg_entry_price"] == 101
+        assert row["fees"] == Decimal("0.02")
         rendered = metrics.render().decode()
         assert 'errors_total{kind="venue_event"} 1.0' in rendered
         assert 'fills_total{venue="BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"} 2.0' in rendered

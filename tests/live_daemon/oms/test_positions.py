@@ -172,3 +172,50 @@ def test_oms_fills_move_positions_exactly_once_and_atomically(oms, positions, ru
         assert len(await oms.events(order.order_id)) == 3
 
     run(body())
+
+
+def test_a_batch_of_fills_ends_where_fill_by_fill_does(oms_pool, run) -> None:
+    """``apply_batch`` (rows locked and written once) and ``apply_fill`` one by one give
+    the same rows, over random fills on several strategies, venues and instruments."""
+    from live_daemon.oms.positions import PositionBatch, PositionStore
+
+    rng = random.Random(11)
+    fills = [
+        (
+            f"s{rng.randint(1, 3)}",
+            rng.choice([BINANCE_BTC, OKX_BTC, BYBIT_BTC, OKX_ETH]),
+            D(rng.randint(-300, 300) or 1) / 100,
+            D(rng.randint(9_000, 11_000)) / 100,
+            D(rng.randint(0, 50)) / 1000,
+        )
+        for _ in range(200)
+    ]
+    one_by_one, batched = PositionStore(oms_pool), PositionStore(oms_pool)
+
+    async def body() -> list[list[dict]]:
+        results = []
+        for suffix, store in (("-a", one_by_one), ("-b", batched)):
+            if store is one_by_one:
+                for strategy, key, qty, price, fee in fills:
+                    await store.apply_fill(strategy + suffix, key, None, qty, price, fee)
+            else:
+                async with oms_pool.acquire() as conn, conn.transaction():
+                    for half in (fills[:120], fills[120:]):  # a row already there, or not
+                        batch = PositionBatch()
+                        for strategy, key, qty, price, fee in half:
+                            batch.add(strategy + suffix, key, None, qty, price, fee)
+                        assert await store.apply_batch(conn, batch) > 0
+            rows = await store.all()
+            results.append(
+                [
+                    {k: v for k, v in row.items() if k != "updated_at"}
+                    | {"strategy_id": row["strategy_id"][:-2]}
+                    for row in rows
+                    if row["strategy_id"].endswith(suffix)
+                ]
+            )
+        return results
+
+    sequential, batch_result = run(body())
+    assert len(sequential) == 12
+    assert batch_result == sequential

@@ -1,0 +1,191 @@
+"""Response bodies of the order API (re-exported by :mod:`live_daemon.api.models`).
+
+Decimals are serialised as plain decimal strings (:data:`~live_daemon.api.fields.DecimalStr`);
+every non-2xx response has an :class:`ErrorOut` body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from live_daemon.api.fields import DecimalStr, OrderType, Side
+from live_daemon.domain import Fill, OrderRecord, OrderStatus
+
+_OUT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class FillOut(BaseModel):
+    """One execution of (part of) an order at a venue."""
+
+    model_config = _OUT
+
+    fill_id: str = Field(description="The venue's (or paper venue's) fill ID.")
+    quantity: DecimalStr = Field(description="Filled quantity (decimal string).")
+    price: DecimalStr = Field(description="Fill price (decimal string).")
+    fee: DecimalStr = Field(description="Fee paid (negative: rebate), decimal string.")
+    fee_currency: str = Field(description="Currency of the fee.")
+    liquidity_side: str = Field(description="`MAKER` or `TAKER`.")
+    timestamp: dt.datetime = Field(description="When the fill happened (UTC, ISO 8601).")
+
+
+class OrderOut(BaseModel):
+    """An order as the OMS records it. A risk rejection is a normal response with
+    ``status`` ``REJECTED`` and a ``rejection_reason``, not an HTTP error."""
+
+    model_config = ConfigDict(
+        json_schema_serialization_defaults_required=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "operation_id": "OP-12345",
+                    "order_id": "0f5c6f0e-5b3c-4a57-9d7e-2b0c1f9f7a10",
+                    "status": "SUBMITTED",
+                    "rejection_reason": None,
+                    "venue": "BYBIT:PERPETUAL:BTC-USDT@LIN",
+                    "instrument_key": "ANY:PERPETUAL:BTC-USDT@LIN",
+                    "strategy_id": "momentum-btc-v1",
+                    "side": "BUY",
+                    "order_type": "MARKET",
+                    "quantity": "1",
+                    "price": None,
+                    "exec_algorithm": "TWAP",
+                    "exec_algorithm_params": {"duration_sec": 300, "max_slices": 10},
+                    "filled_quantity": "0",
+                    "avg_fill_price": None,
+                    "fills": [],
+                    "created_at": "2025-01-15T10:00:00.000123Z",
+                    "updated_at": "2025-01-15T10:00:00.004567Z",
+                }
+            ]
+        },
+    )
+
+    operation_id: str = Field(description="The caller's idempotency key.")
+    order_id: str = Field(description="The OMS's own order ID.")
+    status: OrderStatus = Field(
+        description="RECEIVED, ACCEPTED, SUBMITTED, PARTIALLY_FILLED, FILLED, CANCELED or "
+        "REJECTED (the last three are final)."
+    )
+    rejection_reason: str | None = Field(
+        description="Why the order was rejected (risk, routing or venue), else null."
+    )
+    venue: str | None = Field(
+        description="The venue listing the router chose (a canonical ID), null before routing."
+    )
+    instrument_key: str = Field(description="The instrument as requested (venue may be ANY).")
+    strategy_id: str
+    side: Side
+    order_type: OrderType
+    quantity: DecimalStr = Field(description="Requested quantity (decimal string).")
+    price: DecimalStr | None = Field(description="Limit price (decimal string) or null.")
+    exec_algorithm: str
+    exec_algorithm_params: dict[str, Any]
+    filled_quantity: DecimalStr = Field(description="Quantity filled so far (decimal string).")
+    avg_fill_price: DecimalStr | None = Field(
+        description="Volume-weighted average fill price (decimal string), null before a fill."
+    )
+    fills: list[FillOut] = Field(description="The order's fills, oldest first.")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+def fill_out(fill: Fill) -> FillOut:
+    return FillOut(
+        fill_id=fill.fill_id,
+        quantity=fill.quantity,
+        price=fill.price,
+        fee=fill.fee,
+        fee_currency=fill.fee_currency,
+        liquidity_side=fill.liquidity_side,
+        timestamp=fill.ts,
+    )
+
+
+def order_out(record: OrderRecord) -> OrderOut:
+    """The API's view of an OMS row."""
+    return OrderOut(
+        operation_id=record.operation_id,
+        order_id=record.order_id,
+        status=record.status,
+        rejection_reason=record.rejection_reason,
+        venue=record.venue_key,
+        instrument_key=record.instrument_key,
+        strategy_id=record.strategy_id,
+        side=record.side,  # type: ignore[arg-type]
+        order_type=record.order_type,  # type: ignore[arg-type]
+        quantity=record.quantity,
+        price=record.price,
+        exec_algorithm=record.exec_algorithm,
+        exec_algorithm_params=dict(record.exec_algorithm_params),
+        filled_quantity=record.filled_quantity,
+        avg_fill_price=record.avg_fill_price,
+        fills=[fill_out(f) for f in record.fills],
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+    )
+
+
+class PositionOut(BaseModel):
+    """A position: per strategy and venue listing (``scope`` ``venue``) or summed across
+    venues and strategies per venue-less instrument (``scope`` ``aggregate``). Quantities
+    are signed decimal strings (negative: short). Fields the tracker adds beyond these are
+    passed through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    scope: str | None = Field(default=None, description="`venue` or `aggregate`.")
+    strategy_id: str | None = Field(default=None, description="Per-venue rows only.")
+    instrument_key: str | None = Field(
+        default=None, description="The concrete canonical ID (per-venue rows only)."
+    )
+    venue_key: str | None = Field(default=None, description="Per-venue rows only.")
+    canonical_key: str | None = Field(
+        default=None, description="The venue-less instrument, e.g. `PERPETUAL:BTC-USDT@LIN`."
+    )
+    quantity: DecimalStr | None = Field(default=None, description="Signed net quantity.")
+    avg_entry_price: DecimalStr | None = None
+    realized_pnl: DecimalStr | None = None
+    unrealized_pnl: DecimalStr | None = None
+    fees: DecimalStr | None = None
+    venues: dict[str, DecimalStr] | None = Field(
+        default=None, description="Aggregate rows: signed quantity per venue listing."
+    )
+    strategies: dict[str, DecimalStr] | None = Field(
+        default=None, description="Aggregate rows: signed quantity per strategy."
+    )
+    instruments: list[str] | None = Field(
+        default=None, description="Aggregate rows: the concrete instrument keys summed."
+    )
+    updated_at: dt.datetime | None = None
+
+
+class HealthOut(BaseModel):
+    """Liveness and readiness of the daemon (no token needed)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    status: str = Field(description="`ok`, `degraded` or `error` (`error` answers 503).")
+    version: str = Field(description="The daemon's package version.")
+    uptime_s: float = Field(description="Seconds since the API started.")
+    database: str = Field(description="`ok`, or `error: …` when the OMS database fails.")
+    venues: dict[str, Any] = Field(
+        default_factory=dict, description="Per venue: its client's connection state."
+    )
+
+
+class FieldErrorOut(BaseModel):
+    field: str = Field(description="The offending field (`quantity`, `query.limit`, `body`).")
+    message: str
+    type: str = Field(description="Machine-readable error code.")
+
+
+class ErrorOut(BaseModel):
+    """Every non-2xx response."""
+
+    detail: str = Field(description="What went wrong, naming the field where there is one.")
+    errors: list[FieldErrorOut] | None = Field(
+        default=None, description="One entry per invalid field (validation errors only)."
+    )
