@@ -98,6 +98,20 @@ async def wait_until_final(database_url: str, timeout_s: float) -> float | None:
     return None
 
 
+def server_ack_buckets(url: str) -> dict[str, float]:
+    """The daemon's own submit→ack histogram (``submit_ack_latency_seconds``) so far, as
+    the share of orders at or under each bound: server time, without HTTP and the client."""
+    counts: dict[str, float] = {}
+    for line in httpx.get(url + "/metrics", timeout=5).text.splitlines():
+        if line.startswith("submit_ack_latency_seconds_bucket"):
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            counts[bound] = float(line.rsplit(" ", 1)[1])
+    total = counts.get("+Inf", 0.0) or 1.0
+    return {
+        f"le_{float(b) * 1000:g}ms": round(n / total, 4) for b, n in counts.items() if b != "+Inf"
+    }
+
+
 def requests_for(port: int, n: int, run: str) -> list[bytes]:
     return [post_request("127.0.0.1", port, "/api/orders", TOKEN, order(i, run)) for i in range(n)]
 
@@ -154,6 +168,7 @@ def main() -> None:
         paced = asyncio.run(
             run_load("127.0.0.1", port, requests_for(port, args.paced, "paced"), 16, args.rate)
         )
+        server_paced = server_ack_buckets(url)
         unpaced = asyncio.run(
             run_load(
                 "127.0.0.1", port, requests_for(port, args.unpaced, "unpaced"), args.concurrency
@@ -176,6 +191,7 @@ def main() -> None:
         "unpaced_p99_ms": round(percentile(unpaced.latencies_ms, 0.99), 3),
         "concurrency": args.concurrency,
         # after the unpaced run: how long until the venues had filled (or closed) every order
+        "server_ack_share": server_paced,  # warm-up and paced runs, from the daemon
         "final_after_s": None if drain_s is None else round(drain_s, 2),
         "left_open": still_open,
     }

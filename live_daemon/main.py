@@ -35,6 +35,7 @@ def run(
         access_log=False,
         loop="uvloop",
         http="httptools",
+        proxy_headers=False,  # served directly on the loopback; no proxy to trust
     )
 
 

@@ -23,6 +23,9 @@ A risk rejection is not an HTTP error: the order comes back (201/200) with statu
 :class:`~live_daemon.api.models.ErrorOut` whose ``detail`` names the field
 (``quantity: must be > 0, got '0'``), except the plain-text 413 of the body-size limit
 (64 KiB). The token is checked before the body is read.
+
+The error answers are in :mod:`live_daemon.api.errors`, the request log in
+:mod:`live_daemon.api.middleware`; the names other modules use are re-exported here.
 """
 
 from __future__ import annotations
@@ -30,25 +33,29 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from importlib import metadata
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from execution_core.algorithms.params import AlgorithmParamsError
-from execution_core.errors import InvalidInstrumentIdError, UnknownInstrumentError
+from execution_core.errors import UnknownInstrumentError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from live_daemon.api.auth import AuthenticatedRoute, require_token
+from live_daemon.api.errors import (
+    add_error_handlers,
+    describe,
+    field_error,
+    service_errors,
+    unknown_operation,
+)
+from live_daemon.api.middleware import QUIET_PATHS, RequestLogMiddleware
 from live_daemon.api.models import (
     OPERATION_ID_PATTERN,
     ErrorOut,
-    FieldErrorOut,
     HealthOut,
     OrderIn,
     OrderOut,
@@ -64,8 +71,6 @@ log = logging.getLogger("live_daemon.api")
 MAX_BODY_BYTES = 64 * 1024
 DEFAULT_LIST_LIMIT = 100
 MAX_LIST_LIMIT = 1000
-QUIET_PATHS = frozenset({"/api/health", "/api/live/health", "/metrics"})
-"""Polled by supervisors: their request logs are DEBUG, not INFO."""
 
 _OperationId = Annotated[
     str,
@@ -142,8 +147,7 @@ def create_app(
     app.state.metrics = metrics if metrics is not None else Metrics()
     app.state.instruments = instruments
     app.state.started = time.monotonic()
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(_FieldErrors, _field_errors_handler)
+    add_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)
 
     api = APIRouter(
@@ -178,13 +182,17 @@ def create_app(
             422: _ERRORS[422],
         },
     )
-    async def submit_order(order: OrderIn, response: Response) -> OrderOut:
+    async def submit_order(order: OrderIn) -> Response:
         _check_listed(instruments, order.instrument_key)
         request = order.to_request()
-        with _service_errors("submit"):
+        with service_errors("submit"):
             record, created = await orchestrator.submit(request)
-        response.status_code = 201 if created else 200
-        return order_out(record)
+        # order_out already validated it as an OrderOut: serialise once, not twice
+        return Response(
+            order_out(record).model_dump_json(),
+            status_code=201 if created else 200,
+            media_type="application/json",
+        )
 
     @api.get(
         "/orders/{operation_id}",
@@ -193,10 +201,10 @@ def create_app(
         responses={404: {"model": ErrorOut, "description": "Unknown operation_id."}},
     )
     async def get_order(operation_id: _OperationId) -> OrderOut:
-        with _service_errors("get"):
+        with service_errors("get"):
             record = await orchestrator.get(operation_id)
         if record is None:
-            raise _unknown(operation_id)
+            raise unknown_operation(operation_id)
         return order_out(record)
 
     @api.delete(
@@ -209,10 +217,10 @@ def create_app(
         responses={404: {"model": ErrorOut, "description": "Unknown operation_id."}},
     )
     async def cancel_order(operation_id: _OperationId) -> OrderOut:
-        with _service_errors("cancel"):
+        with service_errors("cancel"):
             record = await orchestrator.cancel(operation_id)
         if record is None:
-            raise _unknown(operation_id)
+            raise unknown_operation(operation_id)
         return order_out(record)
 
     @api.get(
@@ -247,10 +255,10 @@ def create_app(
     ) -> list[OrderOut]:
         since, until = _utc(since), _utc(until)
         if since is not None and until is not None and since >= until:
-            raise _field_error(
+            raise field_error(
                 "until", f"must be after since ({since.isoformat()}), got {until.isoformat()}"
             )
-        with _service_errors("list_orders"):
+        with service_errors("list_orders"):
             records = await orchestrator.list_orders(
                 status=status,
                 venue=venue,
@@ -264,7 +272,7 @@ def create_app(
 
     @api.get("/positions", response_model=list[PositionOut], summary="Positions")
     async def positions() -> list[PositionOut]:
-        with _service_errors("positions"):
+        with service_errors("positions"):
             rows = await orchestrator.positions()
         return [PositionOut.model_validate(row) for row in rows]
 
@@ -275,7 +283,7 @@ def create_app(
             data = dict(await orchestrator.health())
         except Exception as exc:
             log.warning("health_check_failed error=%s", type(exc).__name__, exc_info=True)
-            data = {"status": "error", "database": "unknown", "error": _describe(exc)}
+            data = {"status": "error", "database": "unknown", "error": describe(exc)}
         uptime = round(time.monotonic() - request.app.state.started, 3)
         data.setdefault("status", "ok" if data.get("database", "ok") == "ok" else "error")
         data.setdefault("database", "ok")
@@ -309,67 +317,28 @@ def create_app(
     return app
 
 
-# --- errors --------------------------------------------------------------------------------
-
-
-def _unknown(operation_id: str) -> HTTPException:
-    return HTTPException(404, f"unknown operation_id {operation_id!r}")
-
-
-def _field_error(field: str, message: str, kind: str = "value_error") -> HTTPException:
-    return _FieldErrors([FieldErrorOut(field=field, message=message, type=kind)])
-
-
-class _FieldErrors(HTTPException):
-    def __init__(self, errors: list[FieldErrorOut], status_code: int = 422) -> None:
-        super().__init__(status_code, "; ".join(f"{e.field}: {e.message}" for e in errors))
-        self.errors = errors
+# --- helpers -------------------------------------------------------------------------------
 
 
 def _check_listed(instruments: InstrumentReference | None, key: str) -> None:
+    """A 422 unless the reference knows the instrument and some venue lists it."""
     if instruments is None:
         return
     cid = CanonicalId.parse(key)  # OrderIn validated it
     try:
         listed = instruments.venues_listing(cid)
     except UnknownInstrumentError as exc:
-        raise _field_error("instrument_key", str(exc), "unknown_instrument") from None
+        raise field_error("instrument_key", str(exc), "unknown_instrument") from None
     if not listed:
-        raise _field_error(
+        raise field_error(
             "instrument_key",
             f"no venue lists {key!r} (known venues: {', '.join(instruments.venues())})",
             "unknown_instrument",
         )
 
 
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 300 else text[:300] + "…"
-
-
-@contextmanager
-def _service_errors(operation: str) -> Iterator[None]:
-    """Turn what the orchestrator raises into HTTP answers (never a bare 500 page)."""
-    try:
-        yield
-    except HTTPException:
-        raise
-    except IdempotencyConflict as exc:
-        raise HTTPException(409, str(exc) or "operation_id already used") from None
-    except ServiceUnavailable as exc:
-        raise HTTPException(
-            503, str(exc) or "the daemon is not ready", headers={"Retry-After": "1"}
-        ) from None
-    except (UnknownInstrumentError, InvalidInstrumentIdError) as exc:
-        raise _field_error("instrument_key", str(exc), "instrument_key") from None
-    except AlgorithmParamsError as exc:
-        raise _field_error("exec_algorithm_params", str(exc), "exec_algorithm_params") from None
-    except Exception as exc:
-        log.exception("api_error operation=%s", operation)
-        raise HTTPException(500, f"internal error in {operation}: {_describe(exc)}") from None
-
-
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """An aware UTC time; a naive one is taken as UTC."""
     if moment is None:
         return None
     if moment.tzinfo is None:
@@ -377,118 +346,9 @@ def _utc(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(dt.UTC)
 
 
-def _show(value: Any) -> str | None:
-    if isinstance(value, str | int | float | bool) or value is None:
-        text = repr(value)
-        return text if len(text) <= 40 else text[:40] + "…"
-    return None
-
-
-def _field_errors(exc: RequestValidationError, path: str) -> tuple[int, list[FieldErrorOut]]:
-    """Status and one entry per error, each naming its field."""
-    out: list[FieldErrorOut] = []
-    for err in exc.errors():
-        loc = tuple(err.get("loc", ()))
-        kind = str(err.get("type", "value_error"))
-        where = str(loc[0]) if loc else "body"
-        raw = err.get("input")
-        if kind == "json_invalid":
-            doc = exc.body if isinstance(exc.body, str) else ""
-            pos = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else 0
-            line = doc.count("\n", 0, pos) + 1
-            column = pos - (doc.rfind("\n", 0, pos) + 1) + 1
-            problem = (err.get("ctx") or {}).get("error", "invalid JSON")
-            message = f"malformed JSON: {problem} at line {line} column {column}"
-            return 400, [FieldErrorOut(field="body", message=message, type=kind)]
-        field = ".".join(str(p) for p in loc[1:]) or where
-        if field == "body" and isinstance(raw, bytes | bytearray):
-            message = "must be a JSON object sent with 'Content-Type: application/json'"
-            return 415, [FieldErrorOut(field="body", message=message, type="content_type")]
-        if kind == "missing":
-            message = "a JSON object is required" if field == "body" else "is required"
-        elif kind == "extra_forbidden":
-            message = "unknown field"
-            if path.rstrip("/") == "/api/orders":
-                message += f" (the fields are: {', '.join(OrderIn.model_fields)})"
-        elif field == "body" and kind in ("model_attributes_type", "dict_type"):
-            message = f"must be a JSON object, got {type(raw).__name__}"
-        else:
-            message = str(err.get("msg", "is invalid"))
-            if message[:2].istitle():  # pydantic's own "Input should be …"
-                message = message[:1].lower() + message[1:]
-            shown = _show(raw)
-            if "got " not in message and shown is not None and kind not in _NO_INPUT:
-                message += f", got {shown}"
-        out.append(FieldErrorOut(field=field, message=message, type=kind))
-    return 422, out
-
-
-_NO_INPUT = frozenset({"price_required"})
-
-
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
-    status, errors = _field_errors(exc, request.url.path)
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or "invalid request"
-    return JSONResponse(
-        ErrorOut(detail=detail, errors=errors).model_dump(mode="json"), status_code=status
-    )
-
-
-async def _field_errors_handler(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, _FieldErrors)
-    body = ErrorOut(detail=str(exc.detail), errors=exc.errors)
-    return JSONResponse(body.model_dump(mode="json"), status_code=exc.status_code)
-
-
-# --- request logs --------------------------------------------------------------------------
-
-
-class RequestLogMiddleware:
-    """One log line and one ``http_requests_total`` count per request: method, path,
-    status, duration_ms (pure ASGI, no body buffering)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            duration_ms = (time.perf_counter() - started) * 1000
-            path = scope.get("path", "")
-            method = scope.get("method", "")
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            level = logging.DEBUG if path in QUIET_PATHS and status < 400 else logging.INFO
-            if log.isEnabledFor(level):
-                log.log(
-                    level,
-                    "http_request method=%s path=%s status=%d duration_ms=%.2f",
-                    method,
-                    path,
-                    status,
-                    duration_ms,
-                )
-            app = scope.get("app")
-            metrics = getattr(getattr(app, "state", None), "metrics", None)
-            if isinstance(metrics, Metrics):
-                metrics.http_request(method, route, status)
-
-
 __all__ = [
     "MAX_BODY_BYTES",
+    "QUIET_PATHS",
     "IdempotencyConflict",
     "OrderService",
     "RequestLogMiddleware",

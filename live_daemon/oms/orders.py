@@ -12,7 +12,10 @@ round trip and one atomic, durably committed transaction (``synchronous_commit =
   :class:`~live_daemon.oms.positions.PositionStore`, it also updates the position in the
   same transaction, so a position moves exactly once per fill.
 
-All SQL is parameterised; no value is ever formatted into a statement.
+All SQL is parameterised; no value is ever formatted into a statement. The statements are
+in :mod:`~live_daemon.oms.order_sql`, their parameters and the ``OrderRecord`` of their rows
+in :mod:`~live_daemon.oms.order_rows`, the order ids in :mod:`~live_daemon.oms.order_ids`;
+the names other modules use are re-exported here (``__all__``).
 """
 
 from __future__ import annotations
@@ -20,9 +23,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
-import os
-import threading
-import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +30,46 @@ import asyncpg
 
 from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.oms.order_ids import new_order_id
+from live_daemon.oms.order_rows import (
+    decided_params,
+    fill_params,
+    record_from_row,
+    record_params,
+    status_values,
+)
+from live_daemon.oms.order_sql import (
+    ADD_FILL_SQL,
+    APPEND_EVENT_SQL,
+    COUNT_SQL,
+    EVENTS_SQL,
+    FINAL_STATUSES,
+    GET_BY_OPERATION_SQL,
+    GET_BY_ORDER_SQL,
+    IN_FLIGHT_SQL,
+    NO_FILLS,
+    RECORD_DECIDED_SQL,
+    RECORD_SQL,
+    STATUS_SQL,
+    TRANSITION_SQL,
+    fills_of,
+    list_sql,
+)
 
 if TYPE_CHECKING:
     from live_daemon.oms.positions import PositionBatch, PositionStore
 
-FINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s.is_final)
+__all__ = [
+    "FINAL_STATUSES",
+    "IN_FLIGHT_STATUSES",
+    "MAX_LIST_LIMIT",
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "OrderNotFound",
+    "UnifiedOrderManager",
+    "new_order_id",
+]
+
 IN_FLIGHT_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.ACCEPTED,
     OrderStatus.SUBMITTED,
@@ -72,227 +107,6 @@ class OrderNotFound(ExecutionServicesError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
-# --- sortable order ids ------------------------------------------------------------------
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_id_lock = threading.Lock()
-_last_id = 0
-
-
-def new_order_id() -> str:
-    """``ORD-`` + a ULID (26 Crockford base32 chars: 48-bit ms timestamp + 80 random bits).
-
-    Lexicographic order is creation order, also within a millisecond in one process.
-    """
-    global _last_id
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    with _id_lock:
-        if value <= _last_id:
-            value = _last_id + 1
-        _last_id = value
-    chars = []
-    for _ in range(26):
-        chars.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "ORD-" + "".join(reversed(chars))
-
-
-# --- SQL -----------------------------------------------------------------------------------
-
-_COLUMNS = (
-    "order_id",
-    "operation_id",
-    "strategy_id",
-    "instrument_key",
-    "venue_key",
-    "side",
-    "order_type",
-    "quantity",
-    "price",
-    "exec_algorithm",
-    "exec_algorithm_params",
-    "payload_hash",
-    "status",
-    "rejection_reason",
-    "filled_quantity",
-    "avg_fill_price",
-    "venue_order_id",
-    "created_at",
-    "updated_at",
-)
-_COLS = ", ".join(_COLUMNS)
-_O_COLS = ", ".join(f"o.{c}" for c in _COLUMNS)
-
-
-def _fills_of(alias: str) -> str:
-    return (
-        "ARRAY(SELECT f FROM fills f WHERE f.order_id = "
-        f"{alias}.order_id ORDER BY f.ts, f.fill_id) AS fills"
-    )
-
-
-_NO_FILLS = "NULL::fills[] AS fills"
-_FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL_STATUSES)
-
-_RECORD_SQL = f"""
-WITH ins AS (
-    INSERT INTO unified_orders (
-        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status
-    )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'RECEIVED')
-    ON CONFLICT (operation_id) DO NOTHING
-    RETURNING {_COLS}
-), ev AS (
-    INSERT INTO order_events (order_id, kind, detail)
-    SELECT order_id, 'submitted', $12 FROM ins
-)
-SELECT true AS created, {_COLS}, {_NO_FILLS} FROM ins
-UNION ALL
-SELECT false AS created, {_O_COLS}, {_fills_of("o")}
-FROM unified_orders o
-WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
-"""
-
-# The order in its decided state (risk and routing already ran in memory) and its events,
-# in one statement: one commit per order on the hot path, still before any venue sees it.
-_RECORD_DECIDED_SQL = f"""
-WITH ins AS (
-    INSERT INTO unified_orders (
-        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
-        rejection_reason
-    )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-    ON CONFLICT (operation_id) DO NOTHING
-    RETURNING {_COLS}
-), ev AS (
-    INSERT INTO order_events (order_id, kind, detail)
-    SELECT ins.order_id, e.value->>'kind', e.value->'detail'
-    FROM ins, jsonb_array_elements($15::jsonb) WITH ORDINALITY AS e(value, n)
-    ORDER BY e.n
-)
-SELECT true AS created, {_COLS}, {_NO_FILLS} FROM ins
-UNION ALL
-SELECT false AS created, {_O_COLS}, {_fills_of("o")}
-FROM unified_orders o
-WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
-"""
-
-_TRANSITION_SQL = f"""
-WITH upd AS (
-    UPDATE unified_orders
-    SET status = $2,
-        venue_key = coalesce($3, venue_key),
-        rejection_reason = coalesce($4, rejection_reason),
-        venue_order_id = coalesce($5, venue_order_id),
-        updated_at = now()
-    WHERE order_id = $1 AND status NOT IN ({_FINAL_SQL})
-    RETURNING {_COLS}
-), ev AS (
-    INSERT INTO order_events (order_id, kind, detail)
-    SELECT order_id, $6, $7 FROM upd
-)
-SELECT {_O_COLS}, {_fills_of("o")} FROM upd o
-"""
-
-# The fill, the order's totals and the event in one statement. Under concurrent fills of
-# one order the UPDATE re-reads the latest row version (READ COMMITTED), so totals add up.
-# A fill is a fact: it is recorded even on a CANCELED/REJECTED order (the venue filled it
-# before the cancel landed); the order becomes FILLED when complete, otherwise a CANCELED
-# order stays CANCELED and anything else becomes PARTIALLY_FILLED.
-_ADD_FILL_SQL = f"""
-WITH f AS (
-    INSERT INTO fills (
-        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
-    )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-    ON CONFLICT (venue_key, fill_id) DO NOTHING
-    RETURNING order_id, quantity, price
-), upd AS (
-    UPDATE unified_orders o
-    SET filled_quantity = o.filled_quantity + f.quantity,
-        -- not rounded: rounding each step would accumulate error across fills
-        avg_fill_price = trim_scale(
-            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
-            / (o.filled_quantity + f.quantity)
-        ),
-        status = CASE
-            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
-            WHEN o.status = 'CANCELED' THEN 'CANCELED'
-            ELSE 'PARTIALLY_FILLED'
-        END,
-        venue_key = coalesce(o.venue_key, $1),
-        updated_at = now()
-    FROM f
-    WHERE o.order_id = f.order_id
-    RETURNING {_O_COLS}
-), ev AS (
-    INSERT INTO order_events (order_id, kind, detail)
-    SELECT order_id, 'filled', $10::jsonb || jsonb_build_object(
-        'filled_quantity', filled_quantity::text,
-        'avg_fill_price', avg_fill_price::text,
-        'status', status
-    )
-    FROM upd
-)
-SELECT {_O_COLS}, {_fills_of("o")} FROM upd o
-"""
-
-_GET_BY_OPERATION_SQL = (
-    f"SELECT {_O_COLS}, {{fills}} FROM unified_orders o WHERE o.operation_id = $1"
-)
-_GET_BY_ORDER_SQL = f"SELECT {_O_COLS}, {{fills}} FROM unified_orders o WHERE o.order_id = $1"
-
-
-# --- rows → domain -------------------------------------------------------------------------
-
-
-def _fill(row: Any) -> Fill:
-    return Fill(
-        fill_id=row["fill_id"],
-        order_id=row["order_id"],
-        quantity=row["quantity"],
-        price=row["price"],
-        fee=row["fee"],
-        fee_currency=row["fee_currency"] or "",
-        liquidity_side=row["liquidity_side"] or "",
-        ts=row["ts"],
-    )
-
-
-def _record(row: asyncpg.Record, extra_fills: Sequence[Fill] = ()) -> OrderRecord:
-    fills = [_fill(f) for f in row["fills"] or ()]
-    if extra_fills:
-        fills = sorted([*fills, *extra_fills], key=lambda f: (f.ts, f.fill_id))
-    return OrderRecord(
-        order_id=row["order_id"],
-        operation_id=row["operation_id"],
-        strategy_id=row["strategy_id"],
-        instrument_key=row["instrument_key"],
-        side=row["side"],
-        order_type=row["order_type"],
-        quantity=row["quantity"],
-        price=row["price"],
-        exec_algorithm=row["exec_algorithm"],
-        exec_algorithm_params=row["exec_algorithm_params"],
-        payload_hash=row["payload_hash"],
-        status=OrderStatus(row["status"]),
-        venue_key=row["venue_key"],
-        rejection_reason=row["rejection_reason"],
-        filled_quantity=row["filled_quantity"],
-        avg_fill_price=row["avg_fill_price"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        fills=tuple(fills),
-    )
-
-
-def _statuses(status: OrderStatus | str | Iterable[OrderStatus | str]) -> list[str]:
-    items = [status] if isinstance(status, str) else list(status)
-    return [OrderStatus(s).value for s in items]  # ValueError on an unknown status
-
-
 class UnifiedOrderManager:
     """The OMS order store over an asyncpg pool (see the module docstring).
 
@@ -318,22 +132,8 @@ class UnifiedOrderManager:
         concurrent identical requests: exactly one row is created.
         """
         payload_hash = request.payload_hash()
-        event = {"payload_hash": payload_hash, **(detail or {})}
-        args: tuple[Any, ...] = (
-            new_order_id(),
-            request.operation_id,
-            request.strategy_id,
-            request.instrument_key,
-            request.side,
-            request.order_type,
-            request.quantity,
-            request.price,
-            request.exec_algorithm,
-            request.exec_algorithm_params,
-            payload_hash,
-            event,
-        )
-        return await self._insert(_RECORD_SQL, args, request, payload_hash)
+        args = record_params(new_order_id(), request, payload_hash, detail)
+        return await self._insert(RECORD_SQL, args, request, payload_hash)
 
     async def record_decided(
         self,
@@ -349,20 +149,10 @@ class UnifiedOrderManager:
         ``venue_key`` — with the ``submitted`` event and ``events`` after it, in one
         commit. Idempotent in the same way; a replay returns the stored order."""
         payload_hash = request.payload_hash()
-        log = [
-            {"kind": EventKind.SUBMITTED.value, "detail": {"payload_hash": payload_hash}},
-            *(
-                {"kind": kind.value, "detail": {"status": status.value, **detail}}
-                for kind, detail in events
-            ),
-        ]
-        args: tuple[Any, ...] = (
-            new_order_id(), request.operation_id, request.strategy_id, request.instrument_key,
-            request.side, request.order_type, request.quantity, request.price,
-            request.exec_algorithm, request.exec_algorithm_params, payload_hash, status.value,
-            venue_key, rejection_reason, log,
-        )  # fmt: skip
-        return await self._insert(_RECORD_DECIDED_SQL, args, request, payload_hash)
+        args = decided_params(
+            new_order_id(), request, payload_hash, status, events, venue_key, rejection_reason
+        )
+        return await self._insert(RECORD_DECIDED_SQL, args, request, payload_hash)
 
     async def _insert(
         self, sql: str, args: tuple[Any, ...], request: OrderRequest, payload_hash: str
@@ -373,13 +163,13 @@ class UnifiedOrderManager:
                 # A concurrent insert of the same operation_id committed after our statement
                 # took its snapshot: it is visible to a new statement.
                 row = await self.pool.fetchrow(
-                    _GET_BY_OPERATION_SQL.format(fills=_fills_of("o")), request.operation_id
+                    GET_BY_OPERATION_SQL.format(fills=fills_of("o")), request.operation_id
                 )
             if row is not None:
                 break
         else:  # pragma: no cover - the other insert rolled back three times in a row
             raise RuntimeError(f"could not record operation_id {request.operation_id!r}")
-        record = _record(row)
+        record = record_from_row(row)
         created = bool(row.get("created", False))
         if not created and record.payload_hash != payload_hash:
             raise IdempotencyConflict(request.operation_id, record.order_id)
@@ -409,7 +199,7 @@ class UnifiedOrderManager:
             raise InvalidTransition(order_id, None, target)
         db = self._db(conn)
         row = await db.fetchrow(
-            _TRANSITION_SQL,
+            TRANSITION_SQL,
             order_id,
             target.value,
             venue_key,
@@ -419,10 +209,8 @@ class UnifiedOrderManager:
             {"status": target.value, **(detail or {})},
         )
         if row is not None:
-            return _record(row)
-        current = await db.fetchval(
-            "SELECT status FROM unified_orders WHERE order_id = $1", order_id
-        )
+            return record_from_row(row)
+        current = await db.fetchval(STATUS_SQL, order_id)
         if current is None:
             raise OrderNotFound(f"no order {order_id!r}")
         raise InvalidTransition(order_id, OrderStatus(current), target)
@@ -443,31 +231,10 @@ class UnifiedOrderManager:
         as well, a new fill's position change goes into that batch, for the caller to
         apply before committing (:meth:`PositionStore.apply_batch`), not at once.
         """
-        event = {
-            "fill_id": fill.fill_id,
-            "venue_key": venue_key,
-            "quantity": str(fill.quantity),
-            "price": str(fill.price),
-            "fee": str(fill.fee),
-            "fee_currency": fill.fee_currency,
-            "liquidity_side": fill.liquidity_side,
-            "ts": fill.ts.isoformat(),
-        }
-        args = (
-            venue_key,
-            fill.fill_id,
-            fill.order_id,
-            fill.quantity,
-            fill.price,
-            fill.fee,
-            fill.fee_currency or None,
-            fill.liquidity_side or None,
-            fill.ts,
-            event,
-        )
+        args = fill_params(venue_key, fill)
         try:
             if conn is not None and positions is not None:
-                row = await conn.fetchrow(_ADD_FILL_SQL, *args)
+                row = await conn.fetchrow(ADD_FILL_SQL, *args)
                 if row is not None:
                     signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
                     positions.add(
@@ -481,7 +248,7 @@ class UnifiedOrderManager:
             elif conn is not None:
                 row = await self._store_fill(conn, venue_key, fill, args)
             elif self.positions is None:
-                row = await self.pool.fetchrow(_ADD_FILL_SQL, *args)
+                row = await self.pool.fetchrow(ADD_FILL_SQL, *args)
             else:
                 async with self.pool.acquire() as own, own.transaction():
                     row = await self._store_fill(own, venue_key, fill, args)
@@ -490,7 +257,7 @@ class UnifiedOrderManager:
                 f"fill {fill.fill_id!r} on {venue_key}: no order {fill.order_id!r}"
             ) from None
         if row is not None:
-            return _record(row, extra_fills=(fill,)), True
+            return record_from_row(row, extra_fills=(fill,)), True
         existing = await self.get_order(fill.order_id, conn=conn)
         if existing is None:  # pragma: no cover - the FK makes this impossible
             raise OrderNotFound(f"no order {fill.order_id!r}")
@@ -501,7 +268,7 @@ class UnifiedOrderManager:
     ) -> asyncpg.Record | None:
         """The fill statement, and the position update when the fill is new (same
         transaction: the caller's)."""
-        row = await conn.fetchrow(_ADD_FILL_SQL, *args)
+        row = await conn.fetchrow(ADD_FILL_SQL, *args)
         if row is not None and self.positions is not None:
             signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
             await self.positions.apply_fill(
@@ -529,9 +296,9 @@ class UnifiedOrderManager:
 
     async def get(self, operation_id: str, with_fills: bool = True) -> OrderRecord | None:
         """The order recorded under ``operation_id``, or None."""
-        sql = _GET_BY_OPERATION_SQL.format(fills=_fills_of("o") if with_fills else _NO_FILLS)
+        sql = GET_BY_OPERATION_SQL.format(fills=fills_of("o") if with_fills else NO_FILLS)
         row = await self.pool.fetchrow(sql, operation_id)
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     async def get_order(
         self,
@@ -540,9 +307,9 @@ class UnifiedOrderManager:
         conn: asyncpg.Connection | None = None,
     ) -> OrderRecord | None:
         """The order with ``order_id``, or None."""
-        sql = _GET_BY_ORDER_SQL.format(fills=_fills_of("o") if with_fills else _NO_FILLS)
+        sql = GET_BY_ORDER_SQL.format(fills=fills_of("o") if with_fills else NO_FILLS)
         row = await self._db(conn).fetchrow(sql, order_id)
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     async def list(
         self,
@@ -573,7 +340,7 @@ class UnifiedOrderManager:
             where.append(fragment.replace("?", f"${len(args)}"))
 
         if status is not None:
-            add("o.status = ANY(?::text[])", _statuses(status))
+            add("o.status = ANY(?::text[])", status_values(status))
         if venue is not None:
             add("o.venue = ?", venue)
         if instrument is not None:
@@ -585,13 +352,8 @@ class UnifiedOrderManager:
         if until is not None:
             add("o.created_at < ?", until)
         args.append(limit)
-        sql = (
-            f"SELECT {_O_COLS}, {_fills_of('o') if with_fills else _NO_FILLS} "
-            "FROM unified_orders o"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + f" ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${len(args)}"
-        )
-        return [_record(row) for row in await self.pool.fetch(sql, *args)]
+        sql = list_sql(where, with_fills, len(args))
+        return [record_from_row(row) for row in await self.pool.fetch(sql, *args)]
 
     async def in_flight(self, *, include_received: bool = False) -> builtins.list[OrderRecord]:
         """Orders a venue may still be working (ACCEPTED, SUBMITTED, PARTIALLY_FILLED),
@@ -599,12 +361,8 @@ class UnifiedOrderManager:
         statuses = [s.value for s in IN_FLIGHT_STATUSES]
         if include_received:
             statuses.append(OrderStatus.RECEIVED.value)
-        rows = await self.pool.fetch(
-            f"SELECT {_O_COLS}, {_fills_of('o')} FROM unified_orders o "
-            "WHERE o.status = ANY($1::text[]) ORDER BY o.created_at, o.order_id",
-            statuses,
-        )
-        return [_record(row) for row in rows]
+        rows = await self.pool.fetch(IN_FLIGHT_SQL, statuses)
+        return [record_from_row(row) for row in rows]
 
     async def append_event(
         self,
@@ -615,12 +373,7 @@ class UnifiedOrderManager:
     ) -> None:
         """Log an event that does not change the status (an acknowledgement, a recovery
         note). Committed on return, or with ``conn``'s transaction."""
-        await self._db(conn).execute(
-            "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)",
-            order_id,
-            event.value,
-            detail or {},
-        )
+        await self._db(conn).execute(APPEND_EVENT_SQL, order_id, event.value, detail or {})
 
     async def append_events(
         self,
@@ -631,19 +384,15 @@ class UnifiedOrderManager:
         order, sent together (one round trip)."""
         if events:
             await self._db(conn).executemany(
-                "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)",
+                APPEND_EVENT_SQL,
                 [(order_id, kind.value, detail or {}) for order_id, kind, detail in events],
             )
 
     async def events(self, order_id: str) -> builtins.list[dict[str, Any]]:
         """The order's event log, oldest first: ``event_id``, ``order_id``, ``ts``,
         ``kind``, ``detail``."""
-        rows = await self.pool.fetch(
-            "SELECT event_id, order_id, ts, kind, detail FROM order_events "
-            "WHERE order_id = $1 ORDER BY event_id",
-            order_id,
-        )
+        rows = await self.pool.fetch(EVENTS_SQL, order_id)
         return [dict(row) for row in rows]
 
     async def count(self) -> int:
-        return int(await self.pool.fetchval("SELECT count(*) FROM unified_orders"))
+        return int(await self.pool.fetchval(COUNT_SQL))

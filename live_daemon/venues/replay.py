@@ -19,6 +19,9 @@ is built (or takes them preloaded, see :func:`load_streams`), and once connected
 - at the end of the day wraps to 00:00 (``loop=True``, the day's gap structure continues
   across the wrap) or stops (``loop=False``).
 
+The streams and their schedule (which rows are due when) are in
+:mod:`live_daemon.venues.replay_streams`; its names are re-exported here (``__all__``).
+
 Tick sizes in the store are in base units, as everywhere in the backtests; instruments are
 built with :func:`to_nautilus_instrument` (base units). Prices and sizes are rounded onto
 the instrument's grid (``strict=False``) rather than failing mid-replay.
@@ -41,13 +44,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import heapq
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-import polars as pl
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.common.providers import InstrumentProvider
@@ -60,13 +59,33 @@ from nautilus_trader.model.instruments import Instrument
 
 from execution_core.errors import ConfigError
 from execution_core.instruments.reference import InstrumentReference, load_reference
-from execution_core.nautilus.data import quote_ticks, trade_ticks
 from execution_core.nautilus.instruments import to_nautilus_instrument
 from execution_core.stores import open_store
 from execution_core.stores.base import ObjectStore
-from execution_core.ticks.layout import NS_PER_DAY, day_start_ns, tick_key
-from execution_core.ticks.reader import read_day
-from execution_core.ticks.schema import TS_TYPE, TickKind
+from execution_core.ticks.layout import NS_PER_DAY
+from live_daemon.venues.replay_streams import (
+    DueRows,
+    ReplaySchedule,
+    ReplayStream,
+    build_ticks,
+    in_replay_order,
+    load_streams,
+)
+
+__all__ = [
+    "MAX_SLEEP_SECS",
+    "REPLAY_CLIENT_NAME",
+    "DueRows",
+    "ReplayDataClient",
+    "ReplayDataClientConfig",
+    "ReplayDataClientFactory",
+    "ReplaySchedule",
+    "ReplayStream",
+    "build_ticks",
+    "in_replay_order",
+    "load_streams",
+    "replay_client_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +95,6 @@ node builder takes the part before the first ``-`` of a client's key as the fact
 
 MAX_SLEEP_SECS = 0.5
 """Longest sleep between wake-ups, so that a stop is noticed promptly."""
-
-_RANK = {TickKind.QUOTES: 0, TickKind.TRADES: 1}  # a quote before a trade at equal times
 
 
 class ReplayDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
@@ -139,156 +156,6 @@ def replay_client_config(
         reference_path=reference_path,
         streams=streams,
     )
-
-
-@dataclass(eq=False)
-class ReplayStream:
-    """One instrument's quotes or trades, with a replay cursor.
-
-    ``offsets`` are ns since the start of the day; ``cycle`` counts wraps of the day."""
-
-    key: str
-    kind: TickKind
-    instrument: Instrument
-    frame: pl.DataFrame
-    offsets: np.ndarray
-    cursor: int = 0
-    cycle: int = 0
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self.kind]
-
-
-@dataclass(frozen=True)
-class DueRows:
-    stream: ReplayStream
-    start: int
-    stop: int
-    base: int  # cycle * period: add to offsets for the position on the replay timeline
-
-
-@dataclass
-class ReplaySchedule:
-    """Which rows are due at a replay position (pure logic, no clock, no Nautilus calls).
-
-    Positions are ns on an unbounded replay timeline: ``cycle * period + offset``."""
-
-    streams: list[ReplayStream]
-    start_ns: int
-    loop: bool = True
-    period: int = NS_PER_DAY
-    _started: bool = field(default=False, init=False)
-
-    def __post_init__(self) -> None:
-        last = max((int(s.offsets[-1]) for s in self.streams if len(s.offsets)), default=0)
-        self.period = max(self.period, last + 1)
-        for stream in self.streams:
-            stream.cursor = int(np.searchsorted(stream.offsets, self.start_ns, side="left"))
-            stream.cycle = 0
-
-    def snapshot(self) -> list[DueRows]:
-        """Each quote stream's last row before the start (see the module docstring)."""
-        rows = []
-        for s in self.streams:
-            if s.kind is not TickKind.QUOTES or not len(s.offsets):
-                continue
-            if s.cursor > 0:
-                rows.append(DueRows(s, s.cursor - 1, s.cursor, 0))
-            elif self.loop:
-                rows.append(DueRows(s, len(s.offsets) - 1, len(s.offsets), -self.period))
-        return rows
-
-    def take_due(self, position: int) -> list[DueRows]:
-        """Rows with a timeline position <= ``position`` not taken yet; advances cursors."""
-        due = []
-        for s in self.streams:
-            n = len(s.offsets)
-            if not n:
-                continue
-            if self.loop and position - s.cycle * self.period > 2 * self.period:
-                # Fell behind by more than a whole day (huge speed or a long stall): skip.
-                s.cycle = position // self.period - 1
-                s.cursor = n
-            while True:
-                base = s.cycle * self.period
-                stop = int(np.searchsorted(s.offsets, position - base, side="right"))
-                if stop > s.cursor:
-                    due.append(DueRows(s, s.cursor, stop, base))
-                    s.cursor = stop
-                if s.cursor >= n and self.loop and position >= base + self.period:
-                    s.cycle += 1
-                    s.cursor = 0
-                    continue
-                break
-        return due
-
-    def next_due(self) -> int | None:
-        """Timeline position of the next row; ``None`` at the end when not looping."""
-        best: int | None = None
-        for s in self.streams:
-            n = len(s.offsets)
-            if not n:
-                continue
-            if s.cursor < n:
-                candidate = s.cycle * self.period + int(s.offsets[s.cursor])
-            elif self.loop:
-                candidate = (s.cycle + 1) * self.period + int(s.offsets[0])
-            else:
-                continue
-            best = candidate if best is None else min(best, candidate)
-        return best
-
-
-def build_ticks(rows: DueRows, ts_ns: int) -> list[Data]:
-    """Nautilus ticks of ``rows``, stamped ``ts_event = ts_init = ts_ns``."""
-    part = rows.stream.frame.slice(rows.start, rows.stop - rows.start).with_columns(
-        pl.lit(ts_ns, dtype=pl.Int64).cast(TS_TYPE).alias("ts_event")
-    )
-    convert = quote_ticks if rows.stream.kind is TickKind.QUOTES else trade_ticks
-    return list(convert(part, rows.stream.instrument, strict=False))
-
-
-def in_replay_order(batches: list[tuple[DueRows, list[Data]]]) -> list[Data]:
-    """Ticks of several streams in original timeline order (quotes first on ties)."""
-    if len(batches) == 1:
-        return batches[0][1]
-    keyed = (
-        [
-            (rows.base + int(rows.stream.offsets[rows.start + k]), rows.stream.rank, tick)
-            for k, tick in enumerate(ticks)
-        ]
-        for rows, ticks in batches
-    )
-    return [tick for _, _, tick in heapq.merge(*keyed, key=lambda item: (item[0], item[1]))]
-
-
-def load_streams(
-    store: ObjectStore,
-    reference: InstrumentReference,
-    instrument_keys: tuple[str, ...] | list[str],
-    day: dt.date,
-) -> list[ReplayStream]:
-    """Read the day's quotes and trades of every instrument (blocking; run it in a thread).
-
-    Raises :class:`DataError` for a missing or corrupt tick file."""
-    start = day_start_ns(day)
-    streams = []
-    for key in instrument_keys:
-        instrument = to_nautilus_instrument(reference.get(key))
-        for kind in (TickKind.QUOTES, TickKind.TRADES):
-            frame = read_day(store, tick_key(key, kind, day), kind)
-            ts = frame["ts_event"].dt.epoch("ns").to_numpy()
-            streams.append(
-                ReplayStream(
-                    key=key,
-                    kind=kind,
-                    instrument=instrument,
-                    frame=frame,
-                    offsets=np.asarray(ts, dtype=np.int64) - start,
-                )
-            )
-    return streams
 
 
 class ReplayDataClient(LiveMarketDataClient):

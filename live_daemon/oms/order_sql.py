@@ -1,0 +1,182 @@
+"""The SQL text of the order store (:mod:`live_daemon.oms.orders`), kept apart from the code.
+
+Each change to an order is one statement (data-modifying CTEs): one round trip, one atomic
+commit. Statements returning orders select :data:`COLUMNS` plus a ``fills`` array
+(:func:`fills_of`, or :data:`NO_FILLS` when the caller does not want them), which
+:func:`~live_daemon.oms.order_rows.record_from_row` turns into an ``OrderRecord``.
+
+Every value is a ``$n`` parameter; only these constants are formatted into statements.
+"""
+
+from __future__ import annotations
+
+from live_daemon.domain import OrderStatus
+
+FINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s.is_final)
+"""Statuses a transition never leaves (a fill may still be recorded on them)."""
+
+COLUMNS = (
+    "order_id",
+    "operation_id",
+    "strategy_id",
+    "instrument_key",
+    "venue_key",
+    "side",
+    "order_type",
+    "quantity",
+    "price",
+    "exec_algorithm",
+    "exec_algorithm_params",
+    "payload_hash",
+    "status",
+    "rejection_reason",
+    "filled_quantity",
+    "avg_fill_price",
+    "venue_order_id",
+    "created_at",
+    "updated_at",
+)
+COLS = ", ".join(COLUMNS)
+O_COLS = ", ".join(f"o.{c}" for c in COLUMNS)  # the same, of the order aliased ``o``
+
+
+def fills_of(alias: str) -> str:
+    """The ``fills`` column: the fills of the order aliased ``alias``, oldest first."""
+    return (
+        "ARRAY(SELECT f FROM fills f WHERE f.order_id = "
+        f"{alias}.order_id ORDER BY f.ts, f.fill_id) AS fills"
+    )
+
+
+NO_FILLS = "NULL::fills[] AS fills"
+FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL_STATUSES)
+
+RECORD_SQL = f"""
+WITH ins AS (
+    INSERT INTO unified_orders (
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'RECEIVED')
+    ON CONFLICT (operation_id) DO NOTHING
+    RETURNING {COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, 'submitted', $12 FROM ins
+)
+SELECT true AS created, {COLS}, {NO_FILLS} FROM ins
+UNION ALL
+SELECT false AS created, {O_COLS}, {fills_of("o")}
+FROM unified_orders o
+WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
+"""
+
+# The order in its decided state (risk and routing already ran in memory) and its events,
+# in one statement: one commit per order on the hot path, still before any venue sees it.
+RECORD_DECIDED_SQL = f"""
+WITH ins AS (
+    INSERT INTO unified_orders (
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
+        rejection_reason
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    ON CONFLICT (operation_id) DO NOTHING
+    RETURNING {COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT ins.order_id, e.value->>'kind', e.value->'detail'
+    FROM ins, jsonb_array_elements($15::jsonb) WITH ORDINALITY AS e(value, n)
+    ORDER BY e.n
+)
+SELECT true AS created, {COLS}, {NO_FILLS} FROM ins
+UNION ALL
+SELECT false AS created, {O_COLS}, {fills_of("o")}
+FROM unified_orders o
+WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
+"""
+
+TRANSITION_SQL = f"""
+WITH upd AS (
+    UPDATE unified_orders
+    SET status = $2,
+        venue_key = coalesce($3, venue_key),
+        rejection_reason = coalesce($4, rejection_reason),
+        venue_order_id = coalesce($5, venue_order_id),
+        updated_at = now()
+    WHERE order_id = $1 AND status NOT IN ({FINAL_SQL})
+    RETURNING {COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, $6, $7 FROM upd
+)
+SELECT {O_COLS}, {fills_of("o")} FROM upd o
+"""
+
+# The fill, the order's totals and the event in one statement. Under concurrent fills of
+# one order the UPDATE re-reads the latest row version (READ COMMITTED), so totals add up.
+# A fill is a fact: it is recorded even on a CANCELED/REJECTED order (the venue filled it
+# before the cancel landed); the order becomes FILLED when complete, otherwise a CANCELED
+# order stays CANCELED and anything else becomes PARTIALLY_FILLED.
+ADD_FILL_SQL = f"""
+WITH f AS (
+    INSERT INTO fills (
+        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
+    )
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (venue_key, fill_id) DO NOTHING
+    RETURNING order_id, quantity, price
+), upd AS (
+    UPDATE unified_orders o
+    SET filled_quantity = o.filled_quantity + f.quantity,
+        -- not rounded: rounding each step would accumulate error across fills
+        avg_fill_price = trim_scale(
+            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
+            / (o.filled_quantity + f.quantity)
+        ),
+        status = CASE
+            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
+            WHEN o.status = 'CANCELED' THEN 'CANCELED'
+            ELSE 'PARTIALLY_FILLED'
+        END,
+        venue_key = coalesce(o.venue_key, $1),
+        updated_at = now()
+    FROM f
+    WHERE o.order_id = f.order_id
+    RETURNING {O_COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT order_id, 'filled', $10::jsonb || jsonb_build_object(
+        'filled_quantity', filled_quantity::text,
+        'avg_fill_price', avg_fill_price::text,
+        'status', status
+    )
+    FROM upd
+)
+SELECT {O_COLS}, {fills_of("o")} FROM upd o
+"""
+
+# ``{fills}``: fills_of("o") or NO_FILLS, filled in by the caller
+GET_BY_OPERATION_SQL = f"SELECT {O_COLS}, {{fills}} FROM unified_orders o WHERE o.operation_id = $1"
+GET_BY_ORDER_SQL = f"SELECT {O_COLS}, {{fills}} FROM unified_orders o WHERE o.order_id = $1"
+STATUS_SQL = "SELECT status FROM unified_orders WHERE order_id = $1"
+IN_FLIGHT_SQL = (
+    f"SELECT {O_COLS}, {fills_of('o')} FROM unified_orders o "
+    "WHERE o.status = ANY($1::text[]) ORDER BY o.created_at, o.order_id"
+)
+APPEND_EVENT_SQL = "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)"
+EVENTS_SQL = (
+    "SELECT event_id, order_id, ts, kind, detail FROM order_events "
+    "WHERE order_id = $1 ORDER BY event_id"
+)
+COUNT_SQL = "SELECT count(*) FROM unified_orders"
+
+
+def list_sql(where: list[str], with_fills: bool, limit_param: int) -> str:
+    """Orders matching every ``where`` fragment, newest first, at most ``$limit_param``."""
+    return (
+        f"SELECT {O_COLS}, {fills_of('o') if with_fills else NO_FILLS} "
+        "FROM unified_orders o"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY o.created_at DESC, o.order_id DESC LIMIT ${limit_param}"
+    )
