@@ -1,13 +1,19 @@
 """Benchmark: orders over HTTP into the live daemon (paper venues, embedded PostgreSQL).
 
-    .venv/bin/python bench/live_orders.py                 # paced 200/s, then unpaced
-    .venv/bin/python bench/live_orders.py --paced 2000 --unpaced 5000 --concurrency 64
+    .venv/bin/python bench/live_orders.py                 # warm-up, paced 200/s, unpaced
+    .venv/bin/python bench/live_orders.py --paced 2000 --unpaced 10000 --concurrency 64
 
-Starts PostgreSQL (pgserver, synchronous_commit on) and the daemon (``exec-live``) on a free
-loopback port, submits NORMAL market orders on ANY venue (small, alternating sides) and
-measures submit→ack at the client: once paced at ``--rate`` orders/s (latency), once as
-fast as ``--concurrency`` connections allow (throughput). Then it counts the rows in
-PostgreSQL. The last stdout line is one JSON object.
+Starts PostgreSQL (pgserver, synchronous_commit on) and the daemon (``exec-live``, which
+spawns its paper venue process) on a free loopback port, and submits NORMAL market orders
+on ANY venue (small, alternating sides, 50 strategies) with a lean HTTP/1.1 client
+(``http_load.py``): first ``--warmup`` orders at ``--rate`` (not measured: the first seconds
+after a start are slower while the processes warm up), then ``--paced`` orders at
+``--rate`` (submit→ack latency at the client), then ``--unpaced`` orders as fast as
+``--concurrency`` connections allow (throughput). Then it waits until every order is
+final in PostgreSQL (``final_after_s``: how far the venue side lags behind the API) and
+counts the rows. ``server_ack_share`` is the daemon's own submit→ack histogram over the
+warm-up and paced runs (share of orders at or under each bound). The last stdout line is
+one JSON object.
 """
 
 from __future__ import annotations
@@ -120,7 +126,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--warmup", type=int, default=2000)
     parser.add_argument("--paced", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--unpaced", type=int, default=5000)
