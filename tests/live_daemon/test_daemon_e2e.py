@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import psutil
 import pytest
 
 from tests.live_daemon.daemon_process import Daemon, publish_ticks
@@ -168,10 +169,15 @@ def test_sigkill_while_streaming_loses_nothing_and_sends_nothing_twice(
         thread.start()
     while len(acked) < 60:
         time.sleep(0.01)
+    assert daemon.process is not None
+    (venue_host,) = psutil.Process(daemon.process.pid).children()  # the paper venue process
     daemon.kill()
     stop.set()
     for thread in threads:
         thread.join()
+    # its connection to the daemon ended with the kill: the venue process exits too
+    venue_host.wait(timeout=30)  # raises TimeoutExpired if it is still running
+    assert not venue_host.is_running()
 
     stored = {
         r["operation_id"]
