@@ -29,7 +29,7 @@ from live_daemon.metrics import Metrics
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionBatch
 from live_daemon.positions import UnifiedPositionTracker
-from live_daemon.venues.paper import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueGateway
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class LiveExecutionOrchestrator:
         risk: PreTradeRiskEngine,
         risk_book: RiskBook,
         router: SmartRouter,
-        gateway: Any,  # PaperVenueGateway or a real one: submit/cancel/last_quote/order_state
+        gateway: VenueGateway,
         reference: InstrumentReference,
         metrics: Metrics,
     ) -> None:

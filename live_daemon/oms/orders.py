@@ -233,20 +233,8 @@ class UnifiedOrderManager:
         """
         args = fill_params(venue_key, fill)
         try:
-            if conn is not None and positions is not None:
-                row = await conn.fetchrow(ADD_FILL_SQL, *args)
-                if row is not None:
-                    signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
-                    positions.add(
-                        row["strategy_id"],
-                        row["instrument_key"],
-                        venue_key,
-                        signed,
-                        fill.price,
-                        fill.fee,
-                    )
-            elif conn is not None:
-                row = await self._store_fill(conn, venue_key, fill, args)
+            if conn is not None:
+                row = await self._store_fill(conn, venue_key, fill, args, positions)
             elif self.positions is None:
                 row = await self.pool.fetchrow(ADD_FILL_SQL, *args)
             else:
@@ -264,22 +252,25 @@ class UnifiedOrderManager:
         return existing, False
 
     async def _store_fill(
-        self, conn: asyncpg.Connection, venue_key: str, fill: Fill, args: tuple[Any, ...]
+        self,
+        conn: asyncpg.Connection,
+        venue_key: str,
+        fill: Fill,
+        args: tuple[Any, ...],
+        batch: PositionBatch | None = None,
     ) -> asyncpg.Record | None:
-        """The fill statement, and the position update when the fill is new (same
-        transaction: the caller's)."""
+        """The fill statement and, when the fill is new, its position change: into
+        ``batch`` if given, else applied now (same transaction: the caller's)."""
         row = await conn.fetchrow(ADD_FILL_SQL, *args)
-        if row is not None and self.positions is not None:
-            signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
-            await self.positions.apply_fill(
-                row["strategy_id"],
-                row["instrument_key"],
-                venue_key,
-                signed,
-                fill.price,
-                fill.fee,
-                conn=conn,
-            )
+        if row is None or (batch is None and self.positions is None):
+            return row
+        signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
+        position = (row["strategy_id"], row["instrument_key"], venue_key, signed, fill.price)
+        if batch is not None:
+            batch.add(*position, fill.fee)
+        else:
+            assert self.positions is not None
+            await self.positions.apply_fill(*position, fill.fee, conn=conn)
         return row
 
     @contextlib.asynccontextmanager

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import logging
 import os
 import socket
@@ -25,33 +24,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field
-
 from execution_core.instruments.reference import load_reference
 from execution_core.stores import open_store
-from live_daemon.venues.paper import PaperVenueGateway, VenueEvent
+from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.host_config import VenueHostConfig
+from live_daemon.venues.paper import PaperVenueGateway
 from live_daemon.venues.wire import FrameProtocol
 
 log = logging.getLogger(__name__)
 
 QUOTE_PUSH_SECS = 0.005  # how stale the daemon's copy of a quote may get, at most
 HEALTH_PUSH_SECS = 0.5
-
-
-class VenueHostConfig(BaseModel):
-    """What the host needs to build its paper venue (JSON on its command line)."""
-
-    ticks_store_url: str
-    instruments: list[str] = Field(min_length=1)
-    day: dt.date
-    speed: float = Field(default=1.0, gt=0)
-    start_offset_secs: float = 0.0
-    log_level: str = "INFO"
-    nautilus_log_level: str = "WARNING"
-    start_timeout_secs: float = Field(default=30.0, gt=0)
-    # The paper venue stands in for a venue across the network: on a shared machine it
-    # yields the CPU to the daemon and PostgreSQL, whose order path it must not slow down.
-    nice: int = Field(default=10, ge=0, le=19)
 
 
 class _Requests:

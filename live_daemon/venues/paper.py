@@ -63,13 +63,11 @@ from execution_core.nautilus.exec_algorithms import all_exec_algorithms
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.schema import TickKind
 from live_daemon.domain import Fill
+from live_daemon.venues.gateway import EVENT_KINDS, VenueError, VenueEvent
 from live_daemon.venues.paper_events import (
-    EVENT_KINDS,
     ORDER_ID_TAG,
     STRATEGY_ID,
     GatewayStrategy,
-    VenueError,
-    VenueEvent,
     _daemon_status,
     _Tracked,
     _venue_units,

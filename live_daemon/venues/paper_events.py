@@ -1,7 +1,9 @@
 """What the paper venue tells the daemon, and the vocabulary of its gateway.
 
-:class:`~live_daemon.venues.paper.PaperVenueGateway` reports :class:`VenueEvent` objects
-and raises :class:`VenueError`; this module also holds what its parts share: the
+:class:`~live_daemon.venues.paper.PaperVenueGateway` reports
+:class:`~live_daemon.venues.gateway.VenueEvent` objects and raises
+:class:`~live_daemon.venues.gateway.VenueError` (both defined with the gateway contract, free
+of NautilusTrader); this module holds what the gateway's parts share: the
 :class:`GatewayStrategy` bridge, the per-order bookkeeping (:class:`_Tracked`), identifiers,
 unit and status conversions.
 
@@ -38,7 +40,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
 
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.enums import OrderStatus, order_status_to_str
@@ -47,29 +48,12 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
-from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
 from live_daemon.domain import Fill
 
 STRATEGY_ID = "PAPER-GATEWAY"
 ORDER_ID_TAG = "order_id="
-EVENT_KINDS = ("accepted", "filled", "canceled", "rejected")
-
-
-class VenueError(ExecutionServicesError):
-    """The paper venue could not start (or was used before it started)."""
-
-
-@dataclass(frozen=True)
-class VenueEvent:
-    """An order event for the daemon (see the module docstring)."""
-
-    kind: str  # accepted | filled | canceled | rejected
-    order_id: str
-    venue_key: str
-    detail: dict[str, Any] = field(default_factory=dict)
-    fill: Fill | None = None
 
 
 class GatewayStrategy(Strategy):

@@ -32,9 +32,9 @@ from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
+from live_daemon.venues.gateway import VenueEvent
 from live_daemon.venues.paper_events import (
     ORDER_ID_TAG,
-    VenueEvent,
     _Tracked,
     client_order_id_for,
 )

@@ -43,10 +43,10 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.orders import Order
 
 from live_daemon.domain import Fill
+from live_daemon.venues.gateway import VenueEvent
 from live_daemon.venues.paper_events import (
     ORDER_ID_TAG,
     GatewayStrategy,
-    VenueEvent,
     _Tracked,
     _venue_units,
 )

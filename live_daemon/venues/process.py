@@ -29,13 +29,11 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from live_daemon.venues.host import VenueHostConfig
-from live_daemon.venues.paper import VenueError, VenueEvent
+from live_daemon.venues.gateway import Quote, VenueError, VenueEvent
+from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.wire import FrameProtocol
 
 log = logging.getLogger(__name__)
-
-Quote = tuple[Decimal, Decimal, Decimal, Decimal, int]
 
 
 class VenueProcessGateway:

@@ -95,3 +95,18 @@ def test_a_venue_that_cannot_start_says_why(tmp_path: Path) -> None:
         assert gateway.pid is None
 
     asyncio.run(body())
+
+
+def test_the_daemon_process_never_loads_nautilus_trader() -> None:
+    """The node lives in the venue process: the daemon's own modules stay free of it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, live_daemon.main, live_daemon.service, live_daemon.venues.process; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'nautilus_trader'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
