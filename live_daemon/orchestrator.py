@@ -199,11 +199,17 @@ class LiveExecutionOrchestrator:
             database = "ok"
         except Exception as exc:
             database = f"error: {exc}"
+        venues = self.gateway.health()
+        # No database: nothing can be recorded (error, 503). No venue: orders are recorded
+        # and rejected, positions and queries still work (degraded).
+        status = "error" if database != "ok" else "ok"
+        if status == "ok" and venues.get("running") is False:
+            status = "degraded"
         return {
-            "status": "ok" if database == "ok" else "error",
+            "status": status,
             "uptime_s": round(time.monotonic() - self._started, 3),
             "database": database,
-            "venues": self.gateway.health() if hasattr(self.gateway, "health") else {},
+            "venues": venues,
             "pending_venue_events": self._events.qsize(),
         }
 

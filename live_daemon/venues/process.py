@@ -70,6 +70,7 @@ class VenueProcessGateway:
         self._answers: dict[int, asyncio.Future[str | None]] = {}
         self._request_ids = itertools.count(1)
         self._running = False
+        self._watcher: asyncio.Future[None] | None = None
 
     @property
     def is_running(self) -> bool:
@@ -126,14 +127,28 @@ class VenueProcessGateway:
             raise
         exited.cancel()
         self._running = True
-        log.info(
-            "venue_process_started pid=%d instruments=%d", self._process.pid, len(self._quotes)
-        )
+        self._watcher = asyncio.ensure_future(self._watch(self._process))
+        log.info("venue_process_started pid=%d quotes=%d", self._process.pid, len(self._quotes))
+
+    async def _watch(self, process: asyncio.subprocess.Process) -> None:
+        """Say so when the venue process ends without being asked to."""
+        code = await process.wait()
+        if self._running and self._process is process:
+            self._running = False
+            log.error(
+                "venue_process_exited pid=%d code=%s: orders are rejected until the daemon "
+                "restarts it",
+                process.pid,
+                code,
+            )
 
     async def stop(self) -> None:
         """Ask the host to stop its node and exit; kill it if it does not within 15 s.
         Idempotent."""
         self._running = False
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         process, self._process = self._process, None
         channel, self._channel = self._channel, None
         if channel is not None and channel.is_open:

@@ -71,3 +71,32 @@ def test_a_burst_of_events_is_applied_in_order_and_a_bad_one_costs_only_itself(
         assert 'fills_total{venue="BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"} 2.0' in rendered
 
     run(body())
+
+
+class _VenueHealth:
+    """Just enough of a venue gateway for ``health()``."""
+
+    def __init__(self, running: bool) -> None:
+        self.running = running
+
+    def health(self) -> dict[str, object]:
+        return {"running": self.running}
+
+
+def test_health_is_degraded_while_the_venue_is_down(oms: UnifiedOrderManager, run) -> None:
+    reference = load_reference()
+    venue = _VenueHealth(running=True)
+    orchestrator = LiveExecutionOrchestrator(
+        oms,
+        UnifiedPositionTracker(PositionStore(oms.pool)),
+        PreTradeRiskEngine(RiskLimits(), reference),
+        RiskBook(),
+        SmartRouter(reference),
+        venue,  # type: ignore[arg-type]
+        reference,
+        Metrics(),
+    )
+    assert run(orchestrator.health())["status"] == "ok"
+    venue.running = False
+    health = run(orchestrator.health())
+    assert health["status"] == "degraded" and health["database"] == "ok"

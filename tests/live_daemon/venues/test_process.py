@@ -110,3 +110,26 @@ def test_the_daemon_process_never_loads_nautilus_trader() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_a_venue_process_that_dies_is_reported_and_orders_are_rejected(
+    ticks: LocalObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    events: list[VenueEvent] = []
+
+    async def body() -> None:
+        gateway = VenueProcessGateway(ticks.url, [BTC_BINANCE], DEMO_DAY, events.append)
+        await gateway.start()
+        try:
+            assert gateway.pid is not None
+            psutil.Process(gateway.pid).kill()
+            await _wait(lambda: not gateway.is_running)
+            assert not gateway.health()["running"]
+            gateway.submit("d-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+            assert [(e.kind, e.order_id) for e in events] == [("rejected", "d-1")]
+        finally:
+            await gateway.stop()
+
+    with caplog.at_level("ERROR", logger="live_daemon.venues.process"):
+        asyncio.run(body())
+    assert "venue_process_exited" in caplog.text
