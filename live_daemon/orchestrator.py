@@ -360,8 +360,8 @@ class LiveExecutionOrchestrator:
             if inspect.isawaitable(state):  # a venue across a connection
                 state = await state
             if state is None:
-                # The venue never saw it (or, for the in-process paper venue, forgot it with
-                # the crash): nothing can fill any more.
+                # The venue never saw it (or, for the paper venue, whose process ends with
+                # the daemon's, forgot it with the crash): nothing can fill any more.
                 await self.oms.transition(
                     record.order_id,
                     OrderStatus.CANCELED,

@@ -33,6 +33,16 @@ _COLUMNS = (
     "realized_pnl, fees, updated_at"
 )
 
+# A position's first fill creates its flat row (race-safe); every fill then rewrites it.
+_INSERT_FLAT_SQL = (
+    "INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, canonical_key) "
+    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+)
+_UPDATE_SQL = (
+    "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, realized_pnl = $5, "
+    "fees = $6, updated_at = now() WHERE strategy_id = $1 AND instrument_key = $2"
+)
+
 
 def canonical_key(instrument: CanonicalId | str) -> str:
     """The venue-less key: ``OKX:PERPETUAL:BTC-USDT@LIN`` → ``PERPETUAL:BTC-USDT@LIN``
@@ -176,9 +186,7 @@ class PositionStore:
         row = await conn.fetchrow(select, strategy_id, instrument_key)
         if row is None:  # first fill: create the flat row (race-safe), then lock it
             await conn.execute(
-                "INSERT INTO unified_positions "
-                "(strategy_id, instrument_key, venue_key, canonical_key) "
-                "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                _INSERT_FLAT_SQL,
                 strategy_id,
                 instrument_key,
                 venue,
@@ -196,9 +204,7 @@ class PositionStore:
             _dec(fee),
         )
         updated = await conn.fetchrow(
-            "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, "
-            "realized_pnl = $5, fees = $6, updated_at = now() "
-            f"WHERE strategy_id = $1 AND instrument_key = $2 RETURNING {_COLUMNS}",
+            f"{_UPDATE_SQL} RETURNING {_COLUMNS}",
             strategy_id,
             instrument_key,
             quantity,
@@ -218,9 +224,7 @@ class PositionStore:
             raise ValueError("apply_batch must run inside a transaction")
         keys = sorted({(f.strategy_id, f.instrument) for f in batch.fills}, key=_row_key)
         await conn.executemany(
-            "INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, "
-            "canonical_key) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-            [(s, str(i), i.venue, canonical_key(i)) for s, i in keys],
+            _INSERT_FLAT_SQL, [(s, str(i), i.venue, canonical_key(i)) for s, i in keys]
         )
         rows = await conn.fetch(
             "SELECT strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees "
@@ -239,12 +243,7 @@ class PositionStore:
         for fill in batch.fills:
             key = (fill.strategy_id, str(fill.instrument))
             state[key] = apply_fill_decimal(*state[key], fill.signed_qty, fill.price, fill.fee)
-        await conn.executemany(
-            "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, "
-            "realized_pnl = $5, fees = $6, updated_at = now() "
-            "WHERE strategy_id = $1 AND instrument_key = $2",
-            [(s, i, *values) for (s, i), values in state.items()],
-        )
+        await conn.executemany(_UPDATE_SQL, [(s, i, *values) for (s, i), values in state.items()])
         return len(state)
 
     async def get(self, strategy_id: str, instrument_key: str) -> dict[str, Any] | None:
