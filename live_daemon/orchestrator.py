@@ -26,6 +26,7 @@ from execution_core.routing.costs import TopOfBook, venue_quantity
 from execution_core.routing.router import SmartRouter
 from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
+from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionBatch
 from live_daemon.positions import UnifiedPositionTracker
@@ -78,13 +79,33 @@ class LiveExecutionOrchestrator:
     async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
         """Risk and routing run in memory on the current books; then one commit records the
         order in its decided state with its events; only then does the venue see it. A
-        replayed ``operation_id`` returns the stored order and sends nothing."""
+        replayed ``operation_id`` returns the stored order and sends nothing.
+
+        An order that passes risk is reserved in the risk book *before* the commit is
+        awaited, so the orders checked meanwhile count it (a burst cannot overshoot a
+        limit); the reservation is withdrawn if the order turns out not to be recorded."""
         started = time.perf_counter()
-        status, events, venue_key, reason, routed = self._decide(request)
-        record, created = await self.oms.record_decided(
-            request, status, events, venue_key=venue_key, rejection_reason=reason
-        )
+        order_id = new_order_id()
+        risk_order = self._risk_order(request)
+        status, events, venue_key, reason, routed = self._decide(request, risk_order)
+        if routed is not None:
+            self.risk_book.on_order_accepted(risk_order, order_id)
+        try:
+            record, created = await self.oms.record_decided(
+                request,
+                status,
+                events,
+                venue_key=venue_key,
+                rejection_reason=reason,
+                order_id=order_id,
+            )
+        except Exception:
+            if routed is not None:
+                self.risk_book.withdraw(risk_order, order_id)
+            raise
         if not created:
+            if routed is not None:
+                self.risk_book.withdraw(risk_order, order_id)
             return record, False
         self.metrics.order_submitted(request.strategy_id)
         if routed is None:
@@ -95,11 +116,11 @@ class LiveExecutionOrchestrator:
         return record, True
 
     def _decide(
-        self, request: OrderRequest
+        self, request: OrderRequest, risk_order: RiskOrder
     ) -> tuple[OrderStatus, list[tuple[EventKind, dict[str, Any]]], str | None, str | None, Any]:
         """(status, events, venue_key, rejection_reason, routing decision or None)."""
         books = self._books(request)  # also gives the risk book its last prices
-        decision = self.risk.check(self._risk_order(request), self.risk_book.view())
+        decision = self.risk.check(risk_order, self.risk_book.view())
         if not decision.passed:
             detail = {
                 "passed": False,
@@ -126,7 +147,7 @@ class LiveExecutionOrchestrator:
         return OrderStatus.SUBMITTED, events, routed.venue_key, None, routed
 
     def _send(self, record: OrderRecord, request: OrderRequest, routed: Any) -> None:
-        self.risk_book.on_order_accepted(self._risk_order(request), record.order_id)
+        """Hand a recorded order to its venue (already reserved in the risk book)."""
         self.metrics.venue_chosen(routed.venue_key)
         spec = self.reference.get(routed.venue_key)
         mid = Decimal(str(routed.chosen.reference_price))

@@ -16,7 +16,9 @@ Typical live use::
     decision = engine.check(order, book.view())
     if decision.passed:
         book.on_order_accepted(order, order_id)     # counts for velocity and exposure
+        # at once, before any await: concurrent orders are checked against this one
     ...
+    book.withdraw(order, order_id)                  # it was not recorded after all
     book.on_fill(strategy_id, instrument_key, signed_qty, price, order_id=order_id)
     book.on_order_closed(order_id)                  # filled, canceled or rejected
 """
@@ -194,6 +196,19 @@ class RiskBook:
             open_order = _OpenOrder(order.strategy_id, order.family, order.side, order.quantity)
             self._open[order_id] = open_order
             self._add_open(open_order, order.quantity)
+
+    def withdraw(self, order: RiskOrder, order_id: str) -> None:
+        """Undo :meth:`on_order_accepted` for an order that was never placed (its
+        recording failed, or it was a replay): its time no longer counts for velocity,
+        its quantity no longer as open exposure."""
+        times = self._recent.get(order.strategy_id)
+        if times:
+            at = bisect.bisect_left(times, order.ts_ns)
+            if at < len(times) and times[at] == order.ts_ns:
+                del times[at]
+                if not times:
+                    del self._recent[order.strategy_id]
+        self.on_order_closed(order_id)
 
     def on_fill(
         self,

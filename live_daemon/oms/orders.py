@@ -143,14 +143,23 @@ class UnifiedOrderManager:
         *,
         venue_key: str | None = None,
         rejection_reason: str | None = None,
+        order_id: str | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Like :meth:`record`, but the order is written in the state its risk check and
         routing (done in memory) decided: REJECTED with its reason, or SUBMITTED to
         ``venue_key`` — with the ``submitted`` event and ``events`` after it, in one
-        commit. Idempotent in the same way; a replay returns the stored order."""
+        commit. Idempotent in the same way; a replay returns the stored order. A new order
+        gets ``order_id`` (the caller may already have used it, e.g. in its risk book) or
+        a fresh one."""
         payload_hash = request.payload_hash()
         args = decided_params(
-            new_order_id(), request, payload_hash, status, events, venue_key, rejection_reason
+            order_id or new_order_id(),
+            request,
+            payload_hash,
+            status,
+            events,
+            venue_key,
+            rejection_reason,
         )
         return await self._insert(RECORD_DECIDED_SQL, args, request, payload_hash)
 

@@ -201,6 +201,24 @@ def test_book_open_orders_count_until_filled_or_closed() -> None:
     assert book.open_order_ids() == ()
 
 
+def test_book_withdraw_undoes_an_accepted_order_exactly() -> None:
+    book = RiskBook(balance=D(10**9))
+    kept, withdrawn = order(qty="1", ts=T0), order(qty="6", ts=T0 + S)
+    book.on_order_accepted(kept, "o-1")
+    before = book.snapshot()
+    book.on_order_accepted(withdrawn, "o-2")
+    book.on_order_accepted(order(qty="6", ts=T0 + S), "o-3")
+    book.withdraw(withdrawn, "o-2")
+    book.withdraw(withdrawn, "o-3")  # same time: each withdrawal removes one
+    after = book.snapshot()
+    assert after.open_orders == before.open_orders == {("s1", BTC): OpenQuantity(buy=D(1))}
+    assert book.recent_orders("s1") == (T0,)
+    assert after.totals == before.totals
+    book.withdraw(kept, "o-1")
+    assert book.recent_orders("s1") == () and book.open_order_ids() == ()
+    book.withdraw(kept, "o-1")  # nothing left to undo: no error
+
+
 def test_book_rejects_a_short_velocity_horizon() -> None:
     with pytest.raises(ValueError, match="shorter than the longest velocity window"):
         RiskBook(velocity_horizon_ns=S)
