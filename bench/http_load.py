@@ -34,6 +34,7 @@ class _Connection(asyncio.Protocol):
         self._parser = httptools.HttpResponseParser(self)
         self._pending: asyncio.Future[int] | None = None
         self._transport: asyncio.Transport | None = None
+        self.lost = False  # the server closed it (e.g. idle past its keep-alive timeout)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -47,11 +48,14 @@ class _Connection(asyncio.Protocol):
             self._pending.set_result(self._parser.get_status_code())
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
         if self._pending is not None and not self._pending.done():
             self._pending.set_exception(ConnectionError(f"connection lost: {exc}"))
 
     async def request(self, raw: bytes) -> int:
         assert self._transport is not None
+        if self.lost or self._transport.is_closing():
+            raise ConnectionError("connection lost")
         self._pending = asyncio.get_running_loop().create_future()
         self._transport.write(raw)
         return await self._pending
@@ -87,14 +91,27 @@ async def run_load(
     # The client's own collector pauses would count as the server's latency.
     gc.collect()
     gc.freeze()
-    connections = [
-        (await loop.create_connection(_Connection, host, port))[1] for _ in range(concurrency)
-    ]
+
+    async def connect() -> _Connection:
+        return (await loop.create_connection(_Connection, host, port))[1]
+
+    connections = [await connect() for _ in range(concurrency)]
     result = LoadResult()
     next_index = 0
     start = time.perf_counter()
 
-    async def drive(connection: _Connection) -> None:
+    async def send(slot: int, raw: bytes) -> int:
+        """Send on connection ``slot``; one that the server closed while idle is opened
+        again and the request sent once more (safe: the order API is idempotent)."""
+        if connections[slot].lost:
+            connections[slot] = await connect()
+        try:
+            return await connections[slot].request(raw)
+        except ConnectionError:
+            connections[slot] = await connect()
+            return await connections[slot].request(raw)
+
+    async def drive(slot: int) -> None:
         nonlocal next_index
         while next_index < len(requests):
             i = next_index
@@ -104,7 +121,7 @@ async def run_load(
                 if delay > 0:
                     await asyncio.sleep(delay)
             sent = time.perf_counter()
-            status = await connection.request(requests[i])
+            status = await send(slot, requests[i])
             result.latencies_ms.append((time.perf_counter() - sent) * 1000)
             result.sent_s.append(sent - start)
             result.statuses[status] = result.statuses.get(status, 0) + 1
@@ -112,7 +129,7 @@ async def run_load(
                 on_progress(1)
 
     try:
-        await asyncio.gather(*(drive(c) for c in connections))
+        await asyncio.gather(*(drive(slot) for slot in range(concurrency)))
     finally:
         result.elapsed_s = time.perf_counter() - start
         for connection in connections:

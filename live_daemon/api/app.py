@@ -38,13 +38,13 @@ from contextlib import AbstractAsyncContextManager
 from importlib import metadata
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from execution_core.errors import UnknownInstrumentError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
-from live_daemon.api.auth import AuthenticatedRoute, require_token
+from live_daemon.api.auth import AuthenticatedRoute, document_bearer_auth
 from live_daemon.api.errors import (
     add_error_handlers,
     describe,
@@ -157,7 +157,6 @@ def create_app(
     api = APIRouter(
         prefix="/api",
         route_class=AuthenticatedRoute,
-        dependencies=[Depends(require_token)],
         responses={401: _ERRORS[401], 503: _ERRORS[503]},
     )
 
@@ -281,6 +280,7 @@ def create_app(
         return [PositionOut.model_validate(row) for row in rows]
 
     app.include_router(api)
+    document_bearer_auth(app)
 
     async def health(request: Request) -> JSONResponse:
         try:

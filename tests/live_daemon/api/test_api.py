@@ -598,8 +598,13 @@ def test_openapi_documents_the_contract(client: TestClient) -> None:
     assert order_in["examples"][0]["operation_id"] == "OP-12345"
     post_op = schema["paths"]["/api/orders"]["post"]
     assert {"200", "201", "401", "409", "422"} <= set(post_op["responses"])
-    assert post_op["security"]
-    assert "security" not in schema["paths"]["/api/health"]["get"]
+    scheme = schema["components"]["securitySchemes"]["BearerToken"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            needs_token = path.startswith("/api/") and "health" not in path
+            expected = [{"BearerToken": []}] if needs_token else None
+            assert operation.get("security") == expected, (method, path)
     out = schema["components"]["schemas"]["OrderOut"]["properties"]
     assert out["quantity"]["type"] == "string"
 
