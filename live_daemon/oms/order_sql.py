@@ -96,6 +96,48 @@ FROM unified_orders o
 WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
 """
 
+# RECORD_DECIDED_SQL for many orders at once (group commit, :mod:`~live_daemon.oms.
+# order_batch`): $1..$15 are arrays, one element per order, in RECORD_DECIDED_SQL's order;
+# each order's event log ($15) is JSON text (a list of lists would be a 2-D array).
+# Rows come back for every order: created ones from ``ins``, the others as stored (an
+# order inserted meanwhile by another transaction is in neither: the caller reads it).
+RECORD_DECIDED_MANY_SQL = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::numeric[], $8::numeric[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
+        $13::text[], $14::text[], $15::text[]
+    ) WITH ORDINALITY AS i(
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
+        rejection_reason, events, n
+    )
+), ins AS (
+    INSERT INTO unified_orders (
+        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
+        rejection_reason
+    )
+    SELECT order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
+        rejection_reason
+    FROM input ORDER BY n
+    ON CONFLICT (operation_id) DO NOTHING
+    RETURNING {COLS}
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT ins.order_id, e.value->>'kind', e.value->'detail'
+    FROM ins JOIN input i ON i.order_id = ins.order_id,
+        jsonb_array_elements(i.events::jsonb) WITH ORDINALITY AS e(value, k)
+    ORDER BY i.n, e.k
+)
+SELECT true AS created, {COLS}, {NO_FILLS} FROM ins
+UNION ALL
+SELECT false AS created, {O_COLS}, {fills_of("o")}
+FROM unified_orders o JOIN input i ON o.operation_id = i.operation_id
+WHERE NOT EXISTS (SELECT 1 FROM ins WHERE ins.operation_id = i.operation_id)
+"""
+
 TRANSITION_SQL = f"""
 WITH upd AS (
     UPDATE unified_orders

@@ -5,6 +5,9 @@ round trip and one atomic, durably committed transaction (``synchronous_commit =
 
 * :meth:`UnifiedOrderManager.record` inserts the order (``RECEIVED``) and its ``submitted``
   event, before anything is sent anywhere. ``operation_id`` is the idempotency key.
+  :meth:`~UnifiedOrderManager.record_decided` (the daemon's hot path) does the same for an
+  order already checked and routed; the orders recorded in one turn of the event loop share
+  one statement and one commit (:mod:`~live_daemon.oms.order_batch`).
 * :meth:`UnifiedOrderManager.transition` moves the status and appends an event; a final
   status (REJECTED, FILLED, CANCELED) is never left through it.
 * :meth:`UnifiedOrderManager.add_fill` stores a fill once per ``(venue_key, fill_id)`` and
@@ -23,13 +26,14 @@ from __future__ import annotations
 import builtins
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
 from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.oms.order_batch import OrderInsertBatcher
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.order_rows import (
     decided_params,
@@ -48,7 +52,6 @@ from live_daemon.oms.order_sql import (
     GET_BY_ORDER_SQL,
     IN_FLIGHT_SQL,
     NO_FILLS,
-    RECORD_DECIDED_SQL,
     RECORD_SQL,
     STATUS_SQL,
     TRANSITION_SQL,
@@ -118,6 +121,8 @@ class UnifiedOrderManager:
     def __init__(self, pool: asyncpg.Pool, *, positions: PositionStore | None = None) -> None:
         self.pool = pool
         self.positions = positions
+        # new orders recorded in the same loop turn share one statement and one commit
+        self._new_orders = OrderInsertBatcher(pool)
 
     # --- write path ------------------------------------------------------------------
 
@@ -133,7 +138,9 @@ class UnifiedOrderManager:
         """
         payload_hash = request.payload_hash()
         args = record_params(new_order_id(), request, payload_hash, detail)
-        return await self._insert(RECORD_SQL, args, request, payload_hash)
+        return await self._insert(
+            lambda: self.pool.fetchrow(RECORD_SQL, *args), request, payload_hash
+        )
 
     async def record_decided(
         self,
@@ -161,13 +168,16 @@ class UnifiedOrderManager:
             venue_key,
             rejection_reason,
         )
-        return await self._insert(RECORD_DECIDED_SQL, args, request, payload_hash)
+        return await self._insert(lambda: self._new_orders.insert(args), request, payload_hash)
 
     async def _insert(
-        self, sql: str, args: tuple[Any, ...], request: OrderRequest, payload_hash: str
+        self,
+        insert: Callable[[], Awaitable[asyncpg.Record | None]],
+        request: OrderRequest,
+        payload_hash: str,
     ) -> tuple[OrderRecord, bool]:
         for _ in range(3):
-            row = await self.pool.fetchrow(sql, *args)
+            row = await insert()
             if row is None:
                 # A concurrent insert of the same operation_id committed after our statement
                 # took its snapshot: it is visible to a new statement.
