@@ -12,8 +12,10 @@ after a start are slower while the processes warm up), then ``--paced`` orders a
 ``--concurrency`` connections allow (throughput). Then it waits until every order is
 final in PostgreSQL (``final_after_s``: how far the venue side lags behind the API) and
 counts the rows. ``server_ack_share`` is the daemon's own submit→ack histogram over the
-warm-up and paced runs (share of orders at or under each bound). The last stdout line is
-one JSON object.
+warm-up and paced runs (share of orders at or under each bound). ``cpu_steal_pct`` is the
+share of CPU time the hypervisor took from this VM during the paced and unpaced runs
+(``/proc/stat``; null elsewhere): on a shared VM, a run with steal is not comparable to one
+without. The last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -37,6 +39,33 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 BENCH = REPO / "runtime" / "bench" / "live"
 TOKEN = "bench-token-123"
+
+
+def cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (``/proc/stat``: user … steal), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            return [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+
+
+def steal_pct(before: list[int] | None, after: list[int] | None) -> float | None:
+    """The share of CPU time stolen by the hypervisor between two ``cpu_times()``."""
+    if before is None or after is None:
+        return None
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return round(100 * spent[7] / (sum(spent) or 1), 1)
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -171,15 +200,16 @@ def main() -> None:
         warmup = asyncio.run(
             run_load("127.0.0.1", port, requests_for(port, args.warmup, "warmup"), 16, args.rate)
         )
-        paced = asyncio.run(
-            run_load("127.0.0.1", port, requests_for(port, args.paced, "paced"), 16, args.rate)
-        )
+        paced_requests = requests_for(port, args.paced, "paced")
+        cpu_paced = cpu_times()
+        paced = asyncio.run(run_load("127.0.0.1", port, paced_requests, 16, args.rate))
+        steal = {"paced": steal_pct(cpu_paced, cpu_times())}
         server_paced = server_ack_buckets(url)
-        unpaced = asyncio.run(
-            run_load(
-                "127.0.0.1", port, requests_for(port, args.unpaced, "unpaced"), args.concurrency
-            )
-        )
+        unpaced_requests = requests_for(port, args.unpaced, "unpaced")
+        cpu_unpaced, daemon_cpu = cpu_times(), process_cpu_s(daemon.pid)
+        unpaced = asyncio.run(run_load("127.0.0.1", port, unpaced_requests, args.concurrency))
+        steal["unpaced"] = steal_pct(cpu_unpaced, cpu_times())
+        daemon_cpu_after = process_cpu_s(daemon.pid)
         drain_s = asyncio.run(wait_until_final(database_url, 120))
         persisted, still_open = asyncio.run(count_rows(database_url))
     finally:
@@ -200,6 +230,11 @@ def main() -> None:
         "server_ack_share": server_paced,  # warm-up and paced runs, from the daemon
         "final_after_s": None if drain_s is None else round(drain_s, 2),
         "left_open": still_open,
+        "cpu_steal_pct": steal,
+        # the API process's CPU per order while unpaced: what caps orders_per_s
+        "daemon_cpu_ms_per_order": None
+        if daemon_cpu is None or daemon_cpu_after is None
+        else round((daemon_cpu_after - daemon_cpu) * 1000 / args.unpaced, 3),
     }
     if args.dump:
         args.dump.write_text(json.dumps(list(zip(paced.sent_s, paced.latencies_ms, strict=True))))
