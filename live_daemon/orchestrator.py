@@ -8,14 +8,10 @@ OMS in arrival order by one consumer task, so a fill never overtakes its acknowl
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from decimal import ROUND_DOWN, Decimal
-from functools import partial
 from typing import Any
 
 from execution_core.errors import ExecutionServicesError
@@ -28,13 +24,11 @@ from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
-from live_daemon.oms.positions import PositionBatch
 from live_daemon.positions import UnifiedPositionTracker
+from live_daemon.venue_events import VenueEventConsumer
 from live_daemon.venues.gateway import VenueEvent, VenueGateway
 
 log = logging.getLogger(__name__)
-
-MAX_EVENT_BATCH = 500  # venue events committed together at most
 
 
 class LiveExecutionOrchestrator:
@@ -57,23 +51,20 @@ class LiveExecutionOrchestrator:
             reference,
             metrics,
         )
-        self._events: asyncio.Queue[VenueEvent] = asyncio.Queue()
-        self._consumer: asyncio.Task[None] | None = None
+        self.venue_events = VenueEventConsumer(oms, risk_book, reference, metrics)
         self._started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
-        self._consumer = asyncio.create_task(self._consume(), name="venue-events")
+        self.venue_events.start()
         await self.recover()
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._events.join()
-            self._consumer.cancel()
+        await self.venue_events.stop()
 
     def on_venue_event(self, event: VenueEvent) -> None:
         """Called by the venue gateway (on the daemon's loop)."""
-        self._events.put_nowait(event)
+        self.venue_events.put(event)
 
     # --- the order path --------------------------------------------------------------------
     async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
@@ -231,136 +222,8 @@ class LiveExecutionOrchestrator:
             "uptime_s": round(time.monotonic() - self._started, 3),
             "database": database,
             "venues": venues,
-            "pending_venue_events": self._events.qsize(),
+            "pending_venue_events": self.venue_events.pending(),
         }
-
-    # --- venue events ----------------------------------------------------------------------
-    async def _consume(self) -> None:
-        """Apply venue events in arrival order, as many as have queued up in one
-        transaction (one commit for a burst of fills instead of one each)."""
-        while True:
-            batch = [await self._events.get()]
-            while len(batch) < MAX_EVENT_BATCH and not self._events.empty():
-                batch.append(self._events.get_nowait())
-            try:
-                await self._apply_batch(batch)
-            finally:
-                for _ in batch:
-                    self._events.task_done()
-
-    async def _apply_batch(self, batch: list[VenueEvent]) -> None:
-        """Commit the batch's changes together, then update the in-memory books. If any
-        event fails, the batch is rolled back and its events applied one at a time, so one
-        bad event costs only itself."""
-        effects: list[Callable[[], None]] = []
-        acks: list[tuple[str, EventKind, dict[str, Any]]] = []
-        positions = PositionBatch()  # the batch's position changes, written together
-        try:
-            async with self.oms.transaction() as conn:
-                for event in batch:
-                    if event.kind == "accepted":  # written together, before what follows
-                        acks.append((event.order_id, EventKind.ACKNOWLEDGED, event.detail))
-                        effects.append(partial(self.metrics.order_accepted, event.venue_key))
-                        continue
-                    await self.oms.append_events(acks, conn=conn)
-                    acks = []
-                    effects.extend(await self._apply(event, conn, positions))
-                await self.oms.append_events(acks, conn=conn)
-                if self.oms.positions is not None:
-                    await self.oms.positions.apply_batch(conn, positions)
-        except Exception:
-            if len(batch) > 1:
-                for event in batch:
-                    await self._apply_batch([event])
-                return
-            self.metrics.error("venue_event")
-            log.exception(
-                "venue_event_failed order_id=%s kind=%s", batch[0].order_id, batch[0].kind
-            )
-            return
-        for effect in effects:  # only what is committed reaches the risk book and metrics
-            effect()
-        if any(event.kind == "filled" for event in batch):
-            self._update_exposure()
-
-    async def _apply(
-        self, event: VenueEvent, conn: Any, positions: PositionBatch
-    ) -> list[Callable[[], None]]:
-        """Write ``event`` (a fill, a cancel or a rejection; acknowledgements are written
-        in bulk by the batch) to the OMS in ``conn``'s transaction; return what to do in
-        memory once it is committed."""
-        effects: list[Callable[[], None]] = []
-        if event.kind == "filled" and event.fill is not None:
-            spec = self.reference.get(event.venue_key)
-            fill = replace(
-                event.fill, quantity=spec.base_quantity(event.fill.quantity, event.fill.price)
-            )
-            # the OMS stores the fill and moves the position in one transaction (exactly once)
-            record, new = await self.oms.add_fill(
-                event.venue_key, fill, conn=conn, positions=positions
-            )
-            if new:
-                signed = fill.quantity if record.side == "BUY" else -fill.quantity
-                effects.append(
-                    partial(
-                        self._on_new_fill,
-                        record.strategy_id,
-                        event.venue_key,
-                        signed,
-                        fill.price,
-                        record.order_id,
-                    )
-                )
-        elif event.kind == "canceled":
-            effects.append(partial(self.risk_book.on_order_closed, event.order_id))
-            await self._finish(
-                conn, event.order_id, OrderStatus.CANCELED, EventKind.CANCELLED, event.detail
-            )
-        elif event.kind == "rejected":
-            effects.append(partial(self.risk_book.on_order_closed, event.order_id))
-            effects.append(partial(self.metrics.order_rejected, "VENUE"))
-            await self._finish(
-                conn,
-                event.order_id,
-                OrderStatus.REJECTED,
-                EventKind.REJECTED,
-                event.detail,
-                reason=str(event.detail.get("reason", "rejected by the venue")),
-            )
-        return effects
-
-    def _on_new_fill(
-        self, strategy_id: str, venue_key: str, signed: Decimal, price: Decimal, order_id: str
-    ) -> None:
-        self.risk_book.on_fill(strategy_id, venue_key, signed, price, order_id)
-        self.metrics.fill(venue_key)
-
-    def _update_exposure(self) -> None:
-        """Exposure gauges from the risk book (in memory; no query per fill)."""
-        state = self.risk_book.view()
-        totals: dict[str, Decimal] = {}
-        for (_, family), quantity in state.positions.items():
-            totals[family] = totals.get(family, Decimal(0)) + quantity
-        for family, quantity in totals.items():
-            price = state.last_prices.get(family)
-            if price is not None:
-                self.metrics.set_exposure(family, abs(quantity) * price)
-
-    async def _finish(
-        self,
-        conn: Any,
-        order_id: str,
-        status: OrderStatus,
-        kind: EventKind,
-        detail: dict[str, Any],
-        reason: str | None = None,
-    ) -> None:
-        current = await self.oms.get_order(order_id, with_fills=False, conn=conn)
-        if current is None or current.status.is_final:
-            return
-        await self.oms.transition(
-            order_id, status, kind, detail, rejection_reason=reason, conn=conn
-        )
 
     # --- startup recovery ------------------------------------------------------------------
     async def recover(self) -> list[str]:

@@ -198,6 +198,60 @@ WITH f AS (
 SELECT {O_COLS}, {fills_of("o")} FROM upd o
 """
 
+# ADD_FILL_SQL for many fills at once (the venue-event consumer's batches): $1..$10 are
+# arrays, one element per fill, in ADD_FILL_SQL's order. At most one fill per order: an
+# UPDATE applies one joined row per order, so two fills of one order would count as one
+# (the caller splits them into separate statements). Returns one row per *new* fill.
+ADD_FILLS_SQL = """
+WITH input AS (
+    SELECT * FROM unnest(
+        $1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
+        $7::text[], $8::text[], $9::timestamptz[], $10::jsonb[]
+    ) WITH ORDINALITY AS i(
+        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts,
+        detail, n
+    )
+), f AS (
+    INSERT INTO fills (
+        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
+    )
+    SELECT venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
+    FROM input ORDER BY n
+    ON CONFLICT (venue_key, fill_id) DO NOTHING
+    RETURNING venue_key, fill_id, order_id, quantity, price
+), upd AS (
+    UPDATE unified_orders o
+    SET filled_quantity = o.filled_quantity + f.quantity,
+        avg_fill_price = trim_scale(
+            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
+            / (o.filled_quantity + f.quantity)
+        ),
+        status = CASE
+            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
+            WHEN o.status = 'CANCELED' THEN 'CANCELED'
+            ELSE 'PARTIALLY_FILLED'
+        END,
+        venue_key = coalesce(o.venue_key, f.venue_key),
+        updated_at = now()
+    FROM f
+    WHERE o.order_id = f.order_id
+    RETURNING o.order_id, o.side, o.strategy_id, o.instrument_key, o.filled_quantity,
+        o.avg_fill_price, o.status
+), ev AS (
+    INSERT INTO order_events (order_id, kind, detail)
+    SELECT upd.order_id, 'filled', i.detail || jsonb_build_object(
+        'filled_quantity', upd.filled_quantity::text,
+        'avg_fill_price', upd.avg_fill_price::text,
+        'status', upd.status
+    )
+    FROM upd JOIN input i ON i.order_id = upd.order_id
+        JOIN f ON f.venue_key = i.venue_key AND f.fill_id = i.fill_id
+    ORDER BY i.n
+)
+SELECT f.venue_key, f.fill_id, upd.order_id, upd.side, upd.strategy_id, upd.instrument_key
+FROM f JOIN upd ON upd.order_id = f.order_id
+"""
+
 # ``{fills}``: fills_of("o") or NO_FILLS, filled in by the caller
 GET_BY_OPERATION_SQL = f"SELECT {O_COLS}, {{fills}} FROM unified_orders o WHERE o.operation_id = $1"
 GET_BY_ORDER_SQL = f"SELECT {O_COLS}, {{fills}} FROM unified_orders o WHERE o.order_id = $1"

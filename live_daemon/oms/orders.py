@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.oms.errors import IdempotencyConflict, InvalidTransition, OrderNotFound
+from live_daemon.oms.fill_batch import NewFill, VenueFill, add_fills
 from live_daemon.oms.order_batch import OrderInsertBatcher
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.order_rows import (
@@ -79,35 +80,6 @@ IN_FLIGHT_STATUSES: tuple[OrderStatus, ...] = (
     OrderStatus.PARTIALLY_FILLED,
 )
 MAX_LIST_LIMIT = 10_000
-
-
-class IdempotencyConflict(ExecutionServicesError):
-    """An ``operation_id`` was reused with a different request body."""
-
-    def __init__(self, operation_id: str, existing_order_id: str | None = None) -> None:
-        self.operation_id = operation_id
-        self.existing_order_id = existing_order_id
-        super().__init__(
-            f"operation_id {operation_id!r} was already used for a different request"
-            + (f" (order {existing_order_id})" if existing_order_id else "")
-        )
-
-
-class InvalidTransition(ExecutionServicesError):
-    """A status change the order's state does not allow (e.g. out of a final status)."""
-
-    def __init__(self, order_id: str, current: OrderStatus | None, target: OrderStatus) -> None:
-        self.order_id = order_id
-        self.current = current
-        self.target = target
-        super().__init__(f"order {order_id}: cannot move from {current} to {target}")
-
-
-class OrderNotFound(ExecutionServicesError, LookupError):
-    """No order with that id."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 class UnifiedOrderManager:
@@ -269,6 +241,17 @@ class UnifiedOrderManager:
         if existing is None:  # pragma: no cover - the FK makes this impossible
             raise OrderNotFound(f"no order {fill.order_id!r}")
         return existing, False
+
+    async def add_fills(
+        self,
+        fills: Sequence[VenueFill],
+        *,
+        conn: asyncpg.Connection,
+        positions: PositionBatch | None = None,
+    ) -> builtins.list[NewFill]:
+        """:meth:`add_fill` for a batch, in ``conn``'s transaction, a statement per round
+        (:func:`~live_daemon.oms.fill_batch.add_fills`); returns the new fills."""
+        return await add_fills(conn, fills, positions) if fills else []
 
     async def _store_fill(
         self,

@@ -1,0 +1,182 @@
+"""``VenueEventConsumer``: what the venues report (accepted, filled, canceled, rejected),
+applied to the OMS, the positions, the risk book and the metrics.
+
+One task applies the events in arrival order, as many as have queued up in one
+transaction: acknowledgements in one statement, fills in one statement per round (at most
+one fill per order in a statement, :mod:`live_daemon.oms.fill_batch`), every position row
+written once. A cancel or a rejection is applied where it arrived, after what came before
+it. Only once the transaction has committed do the risk book and the metrics hear of it.
+If any event fails, the batch is rolled back and its events applied one at a time, so one
+bad event costs only itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from execution_core.instruments.reference import InstrumentReference
+from execution_core.risk.engine import RiskBook
+from live_daemon.domain import EventKind, OrderStatus
+from live_daemon.metrics import Metrics
+from live_daemon.oms.fill_batch import VenueFill
+from live_daemon.oms.orders import UnifiedOrderManager
+from live_daemon.oms.positions import PositionBatch
+from live_daemon.venues.gateway import VenueEvent
+
+log = logging.getLogger("live_daemon.orchestrator")
+
+MAX_EVENT_BATCH = 500  # venue events committed together at most
+
+Effect = Callable[[], None]
+"""What to do in memory once a batch has committed."""
+
+
+class VenueEventConsumer:
+    """Applies venue events (see the module docstring); :meth:`put` is called on the
+    daemon's loop by the venue gateway."""
+
+    def __init__(
+        self,
+        oms: UnifiedOrderManager,
+        risk_book: RiskBook,
+        reference: InstrumentReference,
+        metrics: Metrics,
+    ) -> None:
+        self.oms, self.risk_book, self.reference, self.metrics = oms, risk_book, reference, metrics
+        self._queue: asyncio.Queue[VenueEvent] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._consume(), name="venue-events")
+
+    async def stop(self) -> None:
+        """Apply what has arrived, then stop."""
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+
+    def put(self, event: VenueEvent) -> None:
+        self._queue.put_nowait(event)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def _consume(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_EVENT_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self.apply_batch(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    # --- one batch ---------------------------------------------------------------------------
+    async def apply_batch(self, batch: list[VenueEvent]) -> None:
+        """Commit the batch's changes together, then update the in-memory books."""
+        try:
+            effects = await self._commit(batch)
+        except Exception:
+            if len(batch) > 1:
+                for event in batch:
+                    await self.apply_batch([event])
+                return
+            self.metrics.error("venue_event")
+            log.exception(
+                "venue_event_failed order_id=%s kind=%s", batch[0].order_id, batch[0].kind
+            )
+            return
+        for effect in effects:  # only what is committed reaches the risk book and metrics
+            effect()
+        if any(event.kind == "filled" for event in batch):
+            self._update_exposure()
+
+    async def _commit(self, batch: list[VenueEvent]) -> list[Effect]:
+        effects: list[Effect] = []
+        acks: list[tuple[str, EventKind, dict[str, Any]]] = []
+        fills: list[VenueFill] = []
+        positions = PositionBatch()  # the batch's position changes, written together
+        async with self.oms.transaction() as conn:
+
+            async def flush() -> None:
+                """Acknowledgements, then fills: what came before the next cancel."""
+                await self.oms.append_events(acks, conn=conn)
+                acks.clear()
+                new = await self.oms.add_fills(fills, conn=conn, positions=positions)
+                fills.clear()
+                effects.extend(
+                    partial(
+                        self._on_new_fill,
+                        n.strategy_id,
+                        n.venue_key,
+                        n.signed_quantity,
+                        n.fill.price,
+                        n.order_id,
+                    )
+                    for n in new
+                )
+
+            for event in batch:
+                if event.kind == "accepted":
+                    acks.append((event.order_id, EventKind.ACKNOWLEDGED, event.detail))
+                    effects.append(partial(self.metrics.order_accepted, event.venue_key))
+                elif event.kind == "filled" and event.fill is not None:
+                    fills.append((event.venue_key, self._in_base_units(event)))
+                elif event.kind in ("canceled", "rejected"):
+                    await flush()
+                    effects.extend(await self._close(event, conn))
+            await flush()
+            if self.oms.positions is not None:
+                await self.oms.positions.apply_batch(conn, positions)
+        return effects
+
+    def _in_base_units(self, event: VenueEvent) -> Any:
+        """The venue's fill with its quantity in base units (OKX contracts, Deribit USD)."""
+        assert event.fill is not None
+        spec = self.reference.get(event.venue_key)
+        quantity = spec.base_quantity(event.fill.quantity, event.fill.price)
+        return replace(event.fill, quantity=quantity)
+
+    async def _close(self, event: VenueEvent, conn: Any) -> list[Effect]:
+        """A cancel or a rejection: the order's final status, unless it already has one."""
+        effects: list[Effect] = [partial(self.risk_book.on_order_closed, event.order_id)]
+        if event.kind == "canceled":
+            status, kind, reason = OrderStatus.CANCELED, EventKind.CANCELLED, None
+        else:
+            effects.append(partial(self.metrics.order_rejected, "VENUE"))
+            status, kind = OrderStatus.REJECTED, EventKind.REJECTED
+            reason = str(event.detail.get("reason", "rejected by the venue"))
+        current = await self.oms.get_order(event.order_id, with_fills=False, conn=conn)
+        if current is not None and not current.status.is_final:
+            await self.oms.transition(
+                event.order_id, status, kind, event.detail, rejection_reason=reason, conn=conn
+            )
+        return effects
+
+    # --- in memory ---------------------------------------------------------------------------
+    def _on_new_fill(
+        self, strategy_id: str, venue_key: str, signed: Decimal, price: Decimal, order_id: str
+    ) -> None:
+        self.risk_book.on_fill(strategy_id, venue_key, signed, price, order_id)
+        self.metrics.fill(venue_key)
+
+    def _update_exposure(self) -> None:
+        """Exposure gauges from the risk book (in memory; no query per fill)."""
+        state = self.risk_book.view()
+        totals: dict[str, Decimal] = {}
+        for (_, family), quantity in state.positions.items():
+            totals[family] = totals.get(family, Decimal(0)) + quantity
+        for family, quantity in totals.items():
+            price = state.last_prices.get(family)
+            if price is not None:
+                self.metrics.set_exposure(family, abs(quantity) * price)
+
+
+__all__ = ["MAX_EVENT_BATCH", "VenueEventConsumer"]
