@@ -58,7 +58,9 @@ def test_a_batch_of_fills_equals_the_same_fills_one_by_one(
                 reports.append((rng.randrange(4), f"F{n}", rng.choice(["0.5", "1"]),
                                 str(rng.randint(90, 110))))  # fmt: skip
         for index, fill_id, qty, price in reports:
-            await oms.add_fill(BINANCE_BTC, fill(one_by_one[index], f"S{seed}-{fill_id}", qty, price))
+            await oms.add_fill(
+                BINANCE_BTC, fill(one_by_one[index], f"S{seed}-{fill_id}", qty, price)
+            )
         batch = PositionBatch()
         async with oms.transaction() as conn:
             venue_fills = [
