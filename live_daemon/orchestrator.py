@@ -26,7 +26,7 @@ from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.venue_events import VenueEventConsumer
-from live_daemon.venues.gateway import VenueEvent, VenueGateway
+from live_daemon.venues.gateway import Quote, VenueEvent, VenueGateway
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,9 @@ class LiveExecutionOrchestrator:
             metrics,
         )
         self.venue_events = VenueEventConsumer(oms, risk_book, reference, metrics)
+        # per venue: its last quote, as the router's book and its mid (a quote is reused
+        # by every order until the next one arrives, every few ms)
+        self._quote_books: dict[str, tuple[Quote, TopOfBook, Decimal]] = {}
         self._started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -181,11 +184,15 @@ class LiveExecutionOrchestrator:
             quote = self.gateway.last_quote(spec.key)
             if quote is None:
                 continue
-            bid, bid_size, ask, ask_size, ts_ns = quote
-            books[spec.key] = TopOfBook.from_venue_units(
-                spec, float(bid), float(bid_size), float(ask), float(ask_size), ts_ns
-            )
-            self.risk_book.set_last_price(spec.key, (bid + ask) / 2)
+            cached = self._quote_books.get(spec.key)
+            if cached is None or cached[0] is not quote:  # a new quote since the last order
+                bid, bid_size, ask, ask_size, ts_ns = quote
+                book = TopOfBook.from_venue_units(
+                    spec, float(bid), float(bid_size), float(ask), float(ask_size), ts_ns
+                )
+                cached = self._quote_books[spec.key] = (quote, book, (bid + ask) / 2)
+            books[spec.key] = cached[1]
+            self.risk_book.set_last_price(spec.key, cached[2])
         return books
 
     # --- queries ---------------------------------------------------------------------------

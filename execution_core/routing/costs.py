@@ -181,13 +181,12 @@ def book_problem(side: Side, book: TopOfBook) -> str | None:
     touch), or None. Staleness is the router's check: it needs the routing time."""
     prices = (book.bid_price, book.ask_price)
     sizes = (book.bid_size, book.ask_size)
-    levels = f"bid {_level(book, 'SELL')}, ask {_level(book, 'BUY')}"
     if not all(math.isfinite(value) for value in (*prices, *sizes)):
-        return f"malformed book: non-finite price or size ({levels})"
+        return f"malformed book: non-finite price or size ({_levels(book)})"
     if min(prices) <= 0:
-        return f"empty book: {levels}"
+        return f"empty book: {_levels(book)}"
     if min(sizes) < 0:
-        return f"malformed book: negative size ({levels})"
+        return f"malformed book: negative size ({_levels(book)})"
     if book.bid_price > book.ask_price:
         return f"crossed book: bid {book.bid_price!r} > ask {book.ask_price!r}"
     touch_price, touch_size = book.touch(side)
@@ -197,9 +196,10 @@ def book_problem(side: Side, book: TopOfBook) -> str | None:
     return None
 
 
-def _level(book: TopOfBook, side: Side) -> str:
-    price, size = book.touch(side)
-    return f"{size!r}@{price!r}"
+def _levels(book: TopOfBook) -> str:
+    """``bid size@price, ask size@price``, for messages (built only when one is needed:
+    the router asks every venue's book on every order)."""
+    return f"bid {book.bid_size!r}@{book.bid_price!r}, ask {book.ask_size!r}@{book.ask_price!r}"
 
 
 def expected_cost_bps(

@@ -197,18 +197,20 @@ class SmartRouter:
     ) -> str | None:
         price, _ = book.touch(side)
         units = venue_quantity(spec, quantity, price)
-        unit = _unit(spec)
-        asked = f"quantity {quantity!r} {spec.base} = {units.normalize():f} {unit}"
+
+        def asked() -> str:  # only for a message: most orders fit
+            return f"quantity {quantity!r} {spec.base} = {units.normalize():f} {_unit(spec)}"
+
         if units < spec.min_quantity:
             in_base = spec.base_quantity(spec.min_quantity, Decimal(repr(price)))
             return (
-                f"{asked} is below min_quantity {spec.min_quantity} {unit} "
+                f"{asked()} is below min_quantity {spec.min_quantity} {_unit(spec)} "
                 f"(= {_fmt(in_base)} {spec.base})"
             )
         if spec.max_quantity is not None and units > spec.max_quantity:
             in_base = spec.base_quantity(spec.max_quantity, Decimal(repr(price)))
             return (
-                f"{asked} is above max_quantity {spec.max_quantity} {unit} "
+                f"{asked()} is above max_quantity {spec.max_quantity} {_unit(spec)} "
                 f"(= {_fmt(in_base)} {spec.base})"
             )
         notional = spec.notional(units, Decimal(repr(price)))
