@@ -1,9 +1,13 @@
 """``LiveExecutionOrchestrator``: validate → risk → OMS → router → venue, and back.
 
-Every order is committed to PostgreSQL (status RECEIVED, with its ``submitted`` event)
-before anything else happens: a crash at any later point leaves a row to resolve. The same
-``operation_id`` again returns that row and sends nothing. Venue events are applied to the
-OMS in arrival order by one consumer task, so a fill never overtakes its acknowledgement.
+Risk and routing run in memory on the current books; an order that passes is reserved in
+the risk book at once, so concurrent orders count it. Then the order is committed to
+PostgreSQL in its decided state (SUBMITTED or REJECTED, with its events; orders of the same
+loop turn share the commit), and only then does the venue see it: a crash after the commit
+leaves a row to resolve at startup (:meth:`LiveExecutionOrchestrator.recover`). The same
+``operation_id`` again returns that row and sends nothing. What the venues report comes
+back through :class:`~live_daemon.venue_events.VenueEventConsumer`, in arrival order, so a
+fill never overtakes its acknowledgement.
 """
 
 from __future__ import annotations

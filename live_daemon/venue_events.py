@@ -29,7 +29,7 @@ from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionBatch
 from live_daemon.venues.gateway import VenueEvent
 
-log = logging.getLogger("live_daemon.orchestrator")
+log = logging.getLogger(__name__)
 
 MAX_EVENT_BATCH = 500  # venue events committed together at most
 
