@@ -171,10 +171,10 @@ WITH f AS (
 ), upd AS (
     UPDATE unified_orders o
     SET filled_quantity = o.filled_quantity + f.quantity,
-        -- not rounded: rounding each step would accumulate error across fills
+        filled_notional = o.filled_notional + f.quantity * f.price,
+        -- one division of exact sums: no error carried from fill to fill
         avg_fill_price = trim_scale(
-            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
-            / (o.filled_quantity + f.quantity)
+            (o.filled_notional + f.quantity * f.price) / (o.filled_quantity + f.quantity)
         ),
         status = CASE
             WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
@@ -222,9 +222,9 @@ WITH input AS (
 ), upd AS (
     UPDATE unified_orders o
     SET filled_quantity = o.filled_quantity + f.quantity,
+        filled_notional = o.filled_notional + f.quantity * f.price,
         avg_fill_price = trim_scale(
-            (coalesce(o.avg_fill_price, 0) * o.filled_quantity + f.quantity * f.price)
-            / (o.filled_quantity + f.quantity)
+            (o.filled_notional + f.quantity * f.price) / (o.filled_quantity + f.quantity)
         ),
         status = CASE
             WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -200,3 +201,41 @@ def test_embedded_default_data_dir_is_runtime_pg_under_cwd(tmp_path: Path, monke
     assert not server.running
     with pytest.raises(RuntimeError, match="not started"):
         server.uri()
+
+
+def test_filled_notional_is_backfilled_from_the_fills(database_url, run, monkeypatch) -> None:
+    """An OMS created at version 1 with filled orders gets each order's exact notional."""
+    every = load_migrations()
+    monkeypatch.setattr(migrations_module, "load_migrations", lambda: every[:1])
+
+    async def body() -> list[tuple[str, object]]:
+        pool = await create_pool(database_url, min_size=1, max_size=1)
+        try:
+            await migrate(pool)  # version 1 only
+            for order_id in ("ORD-FILLED", "ORD-OPEN"):
+                await pool.execute(
+                    "INSERT INTO unified_orders (order_id, operation_id, strategy_id, "
+                    "instrument_key, side, order_type, quantity, payload_hash, status) "
+                    "VALUES ($1, $1, 's', 'BYBIT:PERPETUAL:BTC-USDT@LIN', 'BUY', 'MARKET', 1, "
+                    "'h', 'SUBMITTED')",
+                    order_id,
+                )
+            for fill_id, qty, price in (("F1", "0.25", "100.1"), ("F2", "0.75", "99.7")):
+                await pool.execute(
+                    "INSERT INTO fills (venue_key, fill_id, order_id, quantity, price, fee, ts) "
+                    "VALUES ('BYBIT:PERPETUAL:BTC-USDT@LIN', $1, 'ORD-FILLED', $2::numeric, "
+                    "$3::numeric, 0, now())",
+                    fill_id,
+                    qty,
+                    price,
+                )
+            monkeypatch.setattr(migrations_module, "load_migrations", lambda: every)
+            await migrate(pool)
+            rows = await pool.fetch(
+                "SELECT order_id, filled_notional FROM unified_orders ORDER BY order_id"
+            )
+            return [(r["order_id"], r["filled_notional"]) for r in rows]
+        finally:
+            await pool.close()
+
+    assert run(body()) == [("ORD-FILLED", Decimal("99.800")), ("ORD-OPEN", Decimal(0))]

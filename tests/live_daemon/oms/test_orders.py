@@ -255,6 +255,33 @@ def test_racing_final_transitions_have_one_winner(oms, run) -> None:
 # --- fills --------------------------------------------------------------------------------
 
 
+def test_average_fill_price_is_exact_after_many_fills(oms, run) -> None:
+    """A VWAP's fills (from the demo): a running average divided again at every fill gave
+    2269.0324000000000000166387; the stored average is exact, fill by fill and batched."""
+    fills = [("0.196", "2269.09"), ("0.104", "2269.07"), ("0.104", "2269.23"), ("0.196", "2268.85")]
+    notional = sum(Decimal(q) * Decimal(p) for q, p in fills)
+    exact = notional / sum(Decimal(q) for q, _ in fills)
+    assert exact == Decimal("2269.0324")
+
+    async def body() -> tuple[Decimal | None, Decimal | None]:
+        alone = await submitted(oms, "OP-ALONE")
+        for i, (qty, price) in enumerate(fills):
+            record, _ = await oms.add_fill(BINANCE_BTC, fill(alone.order_id, f"A{i}", qty, price))
+        together = await submitted(oms, "OP-TOGETHER")
+        async with oms.transaction() as conn:
+            venue_fills = [
+                (BINANCE_BTC, fill(together.order_id, f"B{i}", qty, price))
+                for i, (qty, price) in enumerate(fills)
+            ]
+            for one in venue_fills:  # a round per fill: one order
+                await oms.add_fills([one], conn=conn)
+        batched = await oms.get_order(together.order_id)
+        assert batched is not None
+        return record.avg_fill_price, batched.avg_fill_price
+
+    assert run(body()) == (Decimal("2269.0324"), Decimal("2269.0324"))
+
+
 def test_partial_then_full_fill(oms, run) -> None:
     async def body() -> None:
         order = await submitted(oms, "OP-1")
