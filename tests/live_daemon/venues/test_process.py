@@ -123,8 +123,9 @@ def test_a_venue_process_that_dies_is_reported_and_orders_are_rejected(
         try:
             assert gateway.pid is not None
             psutil.Process(gateway.pid).kill()
-            await _wait(lambda: not gateway.is_running)
-            assert not gateway.health()["running"]
+            # the channel closes first; the exit itself is seen a moment later (SIGCHLD)
+            await _wait(lambda: "venue_process_exited" in caplog.text)
+            assert not gateway.is_running and not gateway.health()["running"]
             gateway.submit("d-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
             assert [(e.kind, e.order_id) for e in events] == [("rejected", "d-1")]
         finally:
