@@ -71,15 +71,18 @@ FROM unified_orders o
 WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
 """
 
+# The columns an order is recorded with in its decided state ($1..$14 of RECORD_DECIDED_SQL,
+# the arrays of RECORD_DECIDED_MANY_SQL), in that order.
+_DECIDED_COLUMNS = (
+    "order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity, price, "
+    "exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key, rejection_reason"
+)
+
 # The order in its decided state (risk and routing already ran in memory) and its events,
 # in one statement: one commit per order on the hot path, still before any venue sees it.
 RECORD_DECIDED_SQL = f"""
 WITH ins AS (
-    INSERT INTO unified_orders (
-        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
-        rejection_reason
-    )
+    INSERT INTO unified_orders ({_DECIDED_COLUMNS})
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING {COLS}
@@ -107,21 +110,10 @@ WITH input AS (
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::numeric[], $8::numeric[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
         $13::text[], $14::text[], $15::text[]
-    ) WITH ORDINALITY AS i(
-        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
-        rejection_reason, events, n
-    )
+    ) WITH ORDINALITY AS i({_DECIDED_COLUMNS}, events, n)
 ), ins AS (
-    INSERT INTO unified_orders (
-        order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
-        rejection_reason
-    )
-    SELECT order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key,
-        rejection_reason
-    FROM input ORDER BY n
+    INSERT INTO unified_orders ({_DECIDED_COLUMNS})
+    SELECT {_DECIDED_COLUMNS} FROM input ORDER BY n
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING {COLS}
 ), ev AS (
@@ -157,6 +149,35 @@ SELECT {O_COLS}, {fills_of("o")} FROM upd o
 
 # The fill, the order's totals and the event in one statement. Under concurrent fills of
 # one order the UPDATE re-reads the latest row version (READ COMMITTED), so totals add up.
+# How a new fill ``f`` (venue_key, order_id, quantity, price) moves its order ``o``: the
+# body of the UPDATE in ADD_FILL_SQL and ADD_FILLS_SQL. The order keeps the exact sum of
+# its fills' quantity × price, so the average is one division of exact sums (no error
+# carried from fill to fill).
+_FILL_MOVES_ORDER = """    UPDATE unified_orders o
+    SET filled_quantity = o.filled_quantity + f.quantity,
+        filled_notional = o.filled_notional + f.quantity * f.price,
+        avg_fill_price = trim_scale(
+            (o.filled_notional + f.quantity * f.price) / (o.filled_quantity + f.quantity)
+        ),
+        status = CASE
+            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
+            WHEN o.status = 'CANCELED' THEN 'CANCELED'
+            ELSE 'PARTIALLY_FILLED'
+        END,
+        venue_key = coalesce(o.venue_key, f.venue_key),
+        updated_at = now()
+    FROM f
+    WHERE o.order_id = f.order_id"""
+
+
+def _filled_totals(alias: str) -> str:
+    """What a ``filled`` event adds to the fill: the order ``alias``'s totals after it."""
+    return (
+        f"jsonb_build_object('filled_quantity', {alias}.filled_quantity::text, "
+        f"'avg_fill_price', {alias}.avg_fill_price::text, 'status', {alias}.status)"
+    )
+
+
 # A fill is a fact: it is recorded even on a CANCELED/REJECTED order (the venue filled it
 # before the cancel landed); the order becomes FILLED when complete, otherwise a CANCELED
 # order stays CANCELED and anything else becomes PARTIALLY_FILLED.
@@ -167,32 +188,13 @@ WITH f AS (
     )
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
     ON CONFLICT (venue_key, fill_id) DO NOTHING
-    RETURNING order_id, quantity, price
+    RETURNING venue_key, order_id, quantity, price
 ), upd AS (
-    UPDATE unified_orders o
-    SET filled_quantity = o.filled_quantity + f.quantity,
-        filled_notional = o.filled_notional + f.quantity * f.price,
-        -- one division of exact sums: no error carried from fill to fill
-        avg_fill_price = trim_scale(
-            (o.filled_notional + f.quantity * f.price) / (o.filled_quantity + f.quantity)
-        ),
-        status = CASE
-            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
-            WHEN o.status = 'CANCELED' THEN 'CANCELED'
-            ELSE 'PARTIALLY_FILLED'
-        END,
-        venue_key = coalesce(o.venue_key, $1),
-        updated_at = now()
-    FROM f
-    WHERE o.order_id = f.order_id
+{_FILL_MOVES_ORDER}
     RETURNING {O_COLS}
 ), ev AS (
     INSERT INTO order_events (order_id, kind, detail)
-    SELECT order_id, 'filled', $10::jsonb || jsonb_build_object(
-        'filled_quantity', filled_quantity::text,
-        'avg_fill_price', avg_fill_price::text,
-        'status', status
-    )
+    SELECT order_id, 'filled', $10::jsonb || {_filled_totals("upd")}
     FROM upd
 )
 SELECT {O_COLS}, {fills_of("o")} FROM upd o
@@ -202,7 +204,7 @@ SELECT {O_COLS}, {fills_of("o")} FROM upd o
 # arrays, one element per fill, in ADD_FILL_SQL's order. At most one fill per order: an
 # UPDATE applies one joined row per order, so two fills of one order would count as one
 # (the caller splits them into separate statements). Returns one row per *new* fill.
-ADD_FILLS_SQL = """
+ADD_FILLS_SQL = f"""
 WITH input AS (
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::numeric[],
@@ -220,30 +222,12 @@ WITH input AS (
     ON CONFLICT (venue_key, fill_id) DO NOTHING
     RETURNING venue_key, fill_id, order_id, quantity, price
 ), upd AS (
-    UPDATE unified_orders o
-    SET filled_quantity = o.filled_quantity + f.quantity,
-        filled_notional = o.filled_notional + f.quantity * f.price,
-        avg_fill_price = trim_scale(
-            (o.filled_notional + f.quantity * f.price) / (o.filled_quantity + f.quantity)
-        ),
-        status = CASE
-            WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
-            WHEN o.status = 'CANCELED' THEN 'CANCELED'
-            ELSE 'PARTIALLY_FILLED'
-        END,
-        venue_key = coalesce(o.venue_key, f.venue_key),
-        updated_at = now()
-    FROM f
-    WHERE o.order_id = f.order_id
+{_FILL_MOVES_ORDER}
     RETURNING o.order_id, o.side, o.strategy_id, o.instrument_key, o.filled_quantity,
         o.avg_fill_price, o.status
 ), ev AS (
     INSERT INTO order_events (order_id, kind, detail)
-    SELECT upd.order_id, 'filled', i.detail || jsonb_build_object(
-        'filled_quantity', upd.filled_quantity::text,
-        'avg_fill_price', upd.avg_fill_price::text,
-        'status', upd.status
-    )
+    SELECT upd.order_id, 'filled', i.detail || {_filled_totals("upd")}
     FROM upd JOIN input i ON i.order_id = upd.order_id
         JOIN f ON f.venue_key = i.venue_key AND f.fill_id = i.fill_id
     ORDER BY i.n
