@@ -211,21 +211,19 @@ class UnifiedOrderManager:
         venue_key: str,
         fill: Fill,
         conn: asyncpg.Connection | None = None,
-        positions: PositionBatch | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Store ``fill`` (executed on the concrete instrument ``venue_key``).
 
         Returns ``(order, True)`` for a new fill; for a fill already stored under
         ``(venue_key, fill.fill_id)`` returns ``(order, False)`` and changes nothing.
         Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown. With ``conn`` (in a
-        transaction of the caller's), it runs there and commits with it; with ``positions``
-        as well, a new fill's position change goes into that batch, for the caller to
-        apply before committing (:meth:`PositionStore.apply_batch`), not at once.
+        transaction of the caller's), it runs there and commits with it. Batches of fills
+        go through :meth:`add_fills`.
         """
         args = fill_params(venue_key, fill)
         try:
             if conn is not None:
-                row = await self._store_fill(conn, venue_key, fill, args, positions)
+                row = await self._store_fill(conn, venue_key, fill, args)
             elif self.positions is None:
                 row = await self.pool.fetchrow(ADD_FILL_SQL, *args)
             else:
@@ -254,25 +252,18 @@ class UnifiedOrderManager:
         return await add_fills(conn, fills, positions) if fills else []
 
     async def _store_fill(
-        self,
-        conn: asyncpg.Connection,
-        venue_key: str,
-        fill: Fill,
-        args: tuple[Any, ...],
-        batch: PositionBatch | None = None,
+        self, conn: asyncpg.Connection, venue_key: str, fill: Fill, args: tuple[Any, ...]
     ) -> asyncpg.Record | None:
-        """The fill statement and, when the fill is new, its position change: into
-        ``batch`` if given, else applied now (same transaction: the caller's)."""
+        """The fill statement and, when the fill is new, its position change (same
+        transaction: the caller's)."""
         row = await conn.fetchrow(ADD_FILL_SQL, *args)
-        if row is None or (batch is None and self.positions is None):
+        if row is None or self.positions is None:
             return row
         signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
-        position = (row["strategy_id"], row["instrument_key"], venue_key, signed, fill.price)
-        if batch is not None:
-            batch.add(*position, fill.fee)
-        else:
-            assert self.positions is not None
-            await self.positions.apply_fill(*position, fill.fee, conn=conn)
+        await self.positions.apply_fill(
+            row["strategy_id"], row["instrument_key"], venue_key, signed, fill.price, fill.fee,
+            conn=conn,
+        )  # fmt: skip
         return row
 
     @contextlib.asynccontextmanager
