@@ -22,7 +22,7 @@ from typing import Any
 
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.risk.engine import RiskBook
-from live_daemon.domain import EventKind, OrderStatus
+from live_daemon.domain import EventKind, Fill, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms.fill_batch import VenueFill
 from live_daemon.oms.orders import UnifiedOrderManager
@@ -137,7 +137,7 @@ class VenueEventConsumer:
                 await self.oms.positions.apply_batch(conn, positions)
         return effects
 
-    def _in_base_units(self, event: VenueEvent) -> Any:
+    def _in_base_units(self, event: VenueEvent) -> Fill:
         """The venue's fill with its quantity in base units (OKX contracts, Deribit USD)."""
         assert event.fill is not None
         spec = self.reference.get(event.venue_key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
 
 import asyncpg
 
@@ -38,7 +38,7 @@ class NewFill:
     instrument_key: str
 
     @property
-    def signed_quantity(self) -> Any:
+    def signed_quantity(self) -> Decimal:
         return self.fill.quantity if self.side == "BUY" else -self.fill.quantity
 
 
