@@ -15,7 +15,11 @@ counts the rows. ``server_ack_share`` is the daemon's own submit→ack histogram
 warm-up and paced runs (share of orders at or under each bound). ``cpu_steal_pct`` is the
 share of CPU time the hypervisor took from this VM during the paced and unpaced runs
 (``/proc/stat``; null elsewhere): on a shared VM, a run with steal is not comparable to one
-without. The last stdout line is one JSON object.
+without. ``python_probe_ms`` is how long a fixed pure-Python loop takes (best of 3) before
+the paced run and before and after the unpaced one: a machine's single-thread speed can
+change between runs without any steal (on the 2-core VM of the README the idle probe moves
+between ~17 and ~28 ms from minute to minute), so compare runs at similar probes.
+The last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -66,6 +70,19 @@ def process_cpu_s(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def python_probe_ms() -> float:
+    """Milliseconds a fixed pure-Python loop takes on this machine now (best of 3)."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        total, table = 0, {}
+        for i in range(200_000):
+            total += i * i % 7
+            table[i & 1023] = total
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 2)
 
 
 def free_port() -> int:
@@ -201,15 +218,18 @@ def main() -> None:
             run_load("127.0.0.1", port, requests_for(port, args.warmup, "warmup"), 16, args.rate)
         )
         paced_requests = requests_for(port, args.paced, "paced")
+        probes = {"before_paced": python_probe_ms()}
         cpu_paced = cpu_times()
         paced = asyncio.run(run_load("127.0.0.1", port, paced_requests, 16, args.rate))
         steal = {"paced": steal_pct(cpu_paced, cpu_times())}
         server_paced = server_ack_buckets(url)
         unpaced_requests = requests_for(port, args.unpaced, "unpaced")
+        probes["before_unpaced"] = python_probe_ms()
         cpu_unpaced, daemon_cpu = cpu_times(), process_cpu_s(daemon.pid)
         unpaced = asyncio.run(run_load("127.0.0.1", port, unpaced_requests, args.concurrency))
         steal["unpaced"] = steal_pct(cpu_unpaced, cpu_times())
         daemon_cpu_after = process_cpu_s(daemon.pid)
+        probes["after_unpaced"] = python_probe_ms()
         drain_s = asyncio.run(wait_until_final(database_url, 120))
         persisted, still_open = asyncio.run(count_rows(database_url))
     finally:
@@ -231,6 +251,7 @@ def main() -> None:
         "final_after_s": None if drain_s is None else round(drain_s, 2),
         "left_open": still_open,
         "cpu_steal_pct": steal,
+        "python_probe_ms": probes,
         # the API process's CPU per order while unpaced: what caps orders_per_s
         "daemon_cpu_ms_per_order": None
         if daemon_cpu is None or daemon_cpu_after is None
