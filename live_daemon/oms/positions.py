@@ -38,6 +38,34 @@ _INSERT_FLAT_SQL = (
     "INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, canonical_key) "
     "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
 )
+# apply_batch's rows, locked in key order, the missing ones created flat, in one round
+# trip. The statement's snapshot cannot see a row another transaction commits while it
+# runs: such a row is neither locked nor created here (ON CONFLICT waits for it, then does
+# nothing), and apply_batch locks it with _LOCK_SQL.
+_LOCK_OR_CREATE_SQL = """
+WITH keys AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+        AS k(strategy_id, instrument_key, venue_key, canonical_key)
+), locked AS (
+    SELECT p.strategy_id, p.instrument_key, p.quantity, p.avg_entry_price, p.realized_pnl,
+        p.fees
+    FROM unified_positions p JOIN keys k USING (strategy_id, instrument_key)
+    ORDER BY p.strategy_id, p.instrument_key
+    FOR UPDATE OF p
+), created AS (
+    INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, canonical_key)
+    SELECT * FROM keys ORDER BY strategy_id, instrument_key
+    ON CONFLICT DO NOTHING
+    RETURNING strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees
+)
+SELECT * FROM locked UNION ALL SELECT * FROM created
+"""
+_LOCK_SQL = (
+    "SELECT strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees "
+    "FROM unified_positions WHERE (strategy_id, instrument_key) IN "
+    "(SELECT * FROM unnest($1::text[], $2::text[])) "
+    "ORDER BY strategy_id, instrument_key FOR UPDATE"
+)
 _UPDATE_SQL = (
     "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, realized_pnl = $5, "
     "fees = $6, updated_at = now() WHERE strategy_id = $1 AND instrument_key = $2"
@@ -215,7 +243,7 @@ class PositionStore:
         return dict(updated)
 
     async def apply_batch(self, conn: asyncpg.Connection, batch: PositionBatch) -> int:
-        """Apply every fill of ``batch`` in ``conn``'s transaction, with three round trips
+        """Apply every fill of ``batch`` in ``conn``'s transaction, with two round trips
         whatever the batch's size (rows are locked in key order). Returns the number of
         positions changed; the result is the same as :meth:`apply_fill` fill by fill."""
         if not batch.fills:
@@ -223,17 +251,16 @@ class PositionStore:
         if not conn.is_in_transaction():
             raise ValueError("apply_batch must run inside a transaction")
         keys = sorted({(f.strategy_id, f.instrument) for f in batch.fills}, key=_row_key)
-        await conn.executemany(
-            _INSERT_FLAT_SQL, [(s, str(i), i.venue, canonical_key(i)) for s, i in keys]
-        )
+        strategies, instruments = [s for s, _ in keys], [str(i) for _, i in keys]
         rows = await conn.fetch(
-            "SELECT strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees "
-            "FROM unified_positions WHERE (strategy_id, instrument_key) IN "
-            "(SELECT * FROM unnest($1::text[], $2::text[])) "
-            "ORDER BY strategy_id, instrument_key FOR UPDATE",
-            [s for s, _ in keys],
-            [str(i) for _, i in keys],
+            _LOCK_OR_CREATE_SQL,
+            strategies,
+            instruments,
+            [i.venue for _, i in keys],
+            [canonical_key(i) for _, i in keys],
         )
+        if len(rows) < len(keys):  # created by another transaction meanwhile (see the SQL)
+            rows = await conn.fetch(_LOCK_SQL, strategies, instruments)
         state = {
             (r["strategy_id"], r["instrument_key"]): (
                 r["quantity"], r["avg_entry_price"], r["realized_pnl"], r["fees"]

@@ -174,6 +174,40 @@ def test_oms_fills_move_positions_exactly_once_and_atomically(oms, positions, ru
     run(body())
 
 
+def test_a_batch_waits_for_a_position_row_another_transaction_creates(oms_pool, run) -> None:
+    """A position's first row can be created by another transaction while ``apply_batch``
+    runs: the batch waits for it, then applies its fill on top of it (nothing is lost)."""
+    from live_daemon.oms.positions import PositionBatch, PositionStore
+
+    store = PositionStore(oms_pool)
+    instrument = str(resolve_instrument(BINANCE_BTC, None))
+
+    async def body() -> dict:
+        async with oms_pool.acquire() as other, oms_pool.acquire() as conn:
+            creating = other.transaction()
+            await creating.start()
+            await store.apply_fill("race", BINANCE_BTC, None, D(1), D(100), conn=other)
+            batch = PositionBatch()
+            batch.add("race", BINANCE_BTC, None, D(2), D(110), D(0))
+
+            async def apply() -> int:
+                async with conn.transaction():
+                    return await store.apply_batch(conn, batch)
+
+            applying = asyncio.create_task(apply())
+            await asyncio.sleep(0.3)
+            assert not applying.done()  # waiting on the row the other transaction holds
+            await creating.commit()
+            assert await applying == 1
+        row = await store.get("race", instrument)
+        assert row is not None
+        return row
+
+    row = run(body())
+    assert row["quantity"] == D(3)
+    assert row["avg_entry_price"] == (D(100) + 2 * D(110)) / 3
+
+
 def test_a_batch_of_fills_ends_where_fill_by_fill_does(oms_pool, run) -> None:
     """``apply_batch`` (rows locked and written once) and ``apply_fill`` one by one give
     the same rows, over random fills on several strategies, venues and instruments."""
