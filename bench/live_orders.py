@@ -5,7 +5,7 @@
 
 Starts PostgreSQL (pgserver, synchronous_commit on) and the daemon (``exec-live``, which
 spawns its paper venue process) on a free loopback port, and submits NORMAL market orders
-on ANY venue (small, alternating sides, 50 strategies) with a lean HTTP/1.1 client
+on ANY venue (small, alternating sides, 50 strategies) with a lean HTTP/1.1 client on uvloop
 (``http_load.py``): first ``--warmup`` orders at ``--rate`` (not measured: the first seconds
 after a start are slower while the processes warm up), then ``--paced`` orders at
 ``--rate`` (submit→ack latency at the client), then ``--unpaced`` orders as fast as
@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import httpx
+import uvloop
 from http_load import percentile, post_request, run_load
 
 REPO = Path(__file__).resolve().parents[1]
@@ -214,19 +215,19 @@ def main() -> None:
             time.sleep(0.2)
         # Warm-up (counted in orders/acked/persisted, not in the latencies): each pooled
         # connection prepares its statements and each code path runs once.
-        warmup = asyncio.run(
+        warmup = uvloop.run(
             run_load("127.0.0.1", port, requests_for(port, args.warmup, "warmup"), 16, args.rate)
         )
         paced_requests = requests_for(port, args.paced, "paced")
         probes = {"before_paced": python_probe_ms()}
         cpu_paced = cpu_times()
-        paced = asyncio.run(run_load("127.0.0.1", port, paced_requests, 16, args.rate))
+        paced = uvloop.run(run_load("127.0.0.1", port, paced_requests, 16, args.rate))
         steal = {"paced": steal_pct(cpu_paced, cpu_times())}
         server_paced = server_ack_buckets(url)
         unpaced_requests = requests_for(port, args.unpaced, "unpaced")
         probes["before_unpaced"] = python_probe_ms()
         cpu_unpaced, daemon_cpu = cpu_times(), process_cpu_s(daemon.pid)
-        unpaced = asyncio.run(run_load("127.0.0.1", port, unpaced_requests, args.concurrency))
+        unpaced = uvloop.run(run_load("127.0.0.1", port, unpaced_requests, args.concurrency))
         steal["unpaced"] = steal_pct(cpu_unpaced, cpu_times())
         daemon_cpu_after = process_cpu_s(daemon.pid)
         probes["after_unpaced"] = python_probe_ms()
