@@ -5,7 +5,6 @@ lifespan so one command runs it and SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from execution_core.risk.rules import instrument_family
 from execution_core.routing.router import SmartRouter
 from live_daemon.api.app import create_app
 from live_daemon.api.ports import ServiceUnavailable
+from live_daemon.collector import settle_collector
 from live_daemon.metrics import Metrics
 from live_daemon.oms.database import create_pool, resolve_database_url
 from live_daemon.oms.migrations import migrate
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 # The paper venues' accounts: 1,000,000 USDT on each of Binance, Bybit and OKX.
 PAPER_BALANCE = Decimal(3_000_000)
-GC_YOUNG_THRESHOLD = 50_000
 
 
 @dataclass
@@ -105,18 +104,7 @@ def build_app(settings: DaemonSettings) -> FastAPI:
         await gateway.start()
         await orchestrator.start()
         holder.orchestrator = orchestrator
-        # What startup built (modules, the reference, pools) lives as long as the daemon:
-        # moved out of the collector's view, a full collection no longer walks it (those
-        # walks were the API's longest pauses).
-        gc.collect()
-        gc.freeze()
-        # Collect the young generation every GC_YOUNG_THRESHOLD new objects instead of
-        # Python's 700: an order's objects are freed by reference counting as soon as it is
-        # answered, so the collector mostly walked objects that were about to go anyway.
-        # Measured in bench/live_orders.py (gc.callbacks): 3.5 s of the daemon's CPU in the
-        # collector per run with 700, 0.4 s with 10,000, none at all with 50,000 (13,000
-        # orders never left that many objects alive at once).
-        gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+        settle_collector()  # startup is done: see live_daemon.collector
         log.info(
             "daemon_started host=%s port=%d mode=%s", settings.host, settings.port, settings.mode
         )

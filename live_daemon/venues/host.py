@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import socket
@@ -27,6 +26,7 @@ from typing import Any
 
 from execution_core.instruments.reference import load_reference
 from execution_core.stores import open_store
+from live_daemon.collector import settle_collector
 from live_daemon.venues.gateway import VenueEvent
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.paper import PaperVenueGateway
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 QUOTE_PUSH_SECS = 0.005  # how stale the daemon's copy of a quote may get, at most
 HEALTH_PUSH_SECS = 0.5
-GC_YOUNG_THRESHOLD = 50_000
 
 
 class _Requests:
@@ -97,20 +96,6 @@ async def _push_state(
         await asyncio.sleep(QUOTE_PUSH_SECS)
 
 
-def _settle_collector() -> None:
-    """Keep the cyclic garbage collector off the node's long-lived objects.
-
-    The node keeps every order, event and position in its cache for as long as it runs, so
-    with Python's defaults each full collection walks a heap that only grows: in
-    ``bench/live_orders.py`` (15,000 orders) the collector took 0.76 s of this process's
-    CPU, in pauses of up to 138 ms that held back the venue's acks and fills. What startup
-    built is frozen out of the collector's view, and the young generation is collected
-    every GC_YOUNG_THRESHOLD new objects instead of 700."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-
-
 async def serve(fd: int, config: VenueHostConfig) -> None:
     """Run the paper venue for the daemon at the other end of socket ``fd``."""
     loop = asyncio.get_running_loop()
@@ -139,7 +124,7 @@ async def serve(fd: int, config: VenueHostConfig) -> None:
         await asyncio.sleep(0.1)  # let the frame leave before the process exits
         return
     requests.gateway = gateway
-    _settle_collector()
+    settle_collector()  # the node is up: see live_daemon.collector
     sent: dict[str, Any] = {}
     _push_quotes(gateway, channel, sent)  # the daemon has every book before it is ready
     channel.send(("ready", gateway.health()))
