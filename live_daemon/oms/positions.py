@@ -42,26 +42,26 @@ _INSERT_FLAT_SQL = (
 # trip. The statement's snapshot cannot see a row another transaction commits while it
 # runs: such a row is neither locked nor created here (ON CONFLICT waits for it, then does
 # nothing), and apply_batch locks it with _LOCK_SQL.
-_LOCK_OR_CREATE_SQL = """
+_STATE_COLUMNS = "quantity, avg_entry_price, realized_pnl, fees"  # what a fill moves
+_LOCK_OR_CREATE_SQL = f"""
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
         AS k(strategy_id, instrument_key, venue_key, canonical_key)
 ), locked AS (
-    SELECT p.strategy_id, p.instrument_key, p.quantity, p.avg_entry_price, p.realized_pnl,
-        p.fees
+    SELECT strategy_id, instrument_key, {_STATE_COLUMNS}
     FROM unified_positions p JOIN keys k USING (strategy_id, instrument_key)
-    ORDER BY p.strategy_id, p.instrument_key
+    ORDER BY strategy_id, instrument_key
     FOR UPDATE OF p
 ), created AS (
     INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, canonical_key)
     SELECT * FROM keys ORDER BY strategy_id, instrument_key
     ON CONFLICT DO NOTHING
-    RETURNING strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees
+    RETURNING strategy_id, instrument_key, {_STATE_COLUMNS}
 )
 SELECT * FROM locked UNION ALL SELECT * FROM created
 """
 _LOCK_SQL = (
-    "SELECT strategy_id, instrument_key, quantity, avg_entry_price, realized_pnl, fees "
+    f"SELECT strategy_id, instrument_key, {_STATE_COLUMNS} "
     "FROM unified_positions WHERE (strategy_id, instrument_key) IN "
     "(SELECT * FROM unnest($1::text[], $2::text[])) "
     "ORDER BY strategy_id, instrument_key FOR UPDATE"
@@ -208,7 +208,7 @@ class PositionStore:
     ) -> dict[str, Any]:
         strategy_id, instrument_key, venue, canonical = args
         select = (
-            "SELECT quantity, avg_entry_price, realized_pnl, fees FROM unified_positions "
+            f"SELECT {_STATE_COLUMNS} FROM unified_positions "
             "WHERE strategy_id = $1 AND instrument_key = $2 FOR UPDATE"
         )
         row = await conn.fetchrow(select, strategy_id, instrument_key)
