@@ -67,6 +67,12 @@ def _btc(operation_id: str, quantity: str = "1") -> Any:
     )
 
 
+async def _burst(orchestrator: LiveExecutionOrchestrator, n: int) -> list[OrderStatus]:
+    """Submit ``n`` orders of 1 BTC at once; their statuses, in submission order."""
+    results = await asyncio.gather(*(orchestrator.submit(_btc(f"OP-{i}")) for i in range(n)))
+    return [record.status for record, _ in results]
+
+
 def test_a_concurrent_burst_cannot_overshoot_the_position_limit(
     oms: UnifiedOrderManager, run
 ) -> None:
@@ -74,11 +80,7 @@ def test_a_concurrent_burst_cannot_overshoot_the_position_limit(
     venue, book = _RecordingVenue(), RiskBook(balance=Decimal("1000000"))
     orchestrator = _orchestrator(oms, limits, venue, book)
 
-    async def body() -> list[OrderStatus]:
-        results = await asyncio.gather(*(orchestrator.submit(_btc(f"OP-{i}")) for i in range(10)))
-        return [record.status for record, _ in results]
-
-    statuses = run(body())
+    statuses = run(_burst(orchestrator, 10))
     assert statuses.count(OrderStatus.SUBMITTED) == 3, statuses
     assert statuses.count(OrderStatus.REJECTED) == 7
     assert len(venue.sent) == 3 and len(book.open_order_ids()) == 3
@@ -91,12 +93,7 @@ def test_a_concurrent_burst_cannot_overshoot_the_velocity_limit(
     venue = _RecordingVenue()
     orchestrator = _orchestrator(oms, limits, venue, RiskBook(balance=Decimal("1000000")))
 
-    async def body() -> list[OrderStatus]:
-        orders = [_btc(f"OP-{i}") for i in range(10)]
-        results = await asyncio.gather(*(orchestrator.submit(order) for order in orders))
-        return [record.status for record, _ in results]
-
-    statuses = run(body())
+    statuses = run(_burst(orchestrator, 10))
     assert statuses.count(OrderStatus.SUBMITTED) == 4, statuses
     assert len(venue.sent) == 4
 
