@@ -45,6 +45,33 @@ class DaemonSettings(BaseSettings):
     risk: RiskLimits = Field(default_factory=RiskLimits)
     log_level: str = "INFO"
 
+    # --- the paper venue process (``exec-venue paper``): its own process and record ------
+    venue_host: str = Field(default="127.0.0.1", description="where the paper venue listens")
+    venue_port: int = Field(default=8101, ge=1, le=65535)
+    venue_dir: Path = Field(
+        default=Path("runtime/venues/paper"),
+        description="the paper venue's own record (journal), key file, pid file and log",
+    )
+    venue_autostart: bool = Field(
+        default=True,
+        description="start the paper venue detached if nothing listens on its port "
+        "(it then outlives the daemon)",
+    )
+    venue_start_timeout_secs: float = Field(
+        default=300.0,
+        gt=0,
+        description="how long the daemon waits for the paper venue to accept its "
+        "connection and quote every instrument (a busy 2-core machine needs minutes)",
+    )
+    venue_reconnect_max_secs: float = Field(
+        default=5.0, gt=0, description="the longest pause between two reconnection attempts"
+    )
+
+    # --- supervision --------------------------------------------------------------------
+    heartbeat_secs: float = Field(
+        default=2.0, gt=0, description="how often the daemon writes its heartbeat row"
+    )
+
 
 def load_settings(config: Path | None = None) -> DaemonSettings:
     """Settings from a JSON config (``${ENV}`` expanded, errors name file and key), else env."""
