@@ -8,11 +8,16 @@ leaves a row to resolve at startup (:meth:`LiveExecutionOrchestrator.recover`). 
 ``operation_id`` again returns that row and sends nothing. What the venues report comes
 back through :class:`~live_daemon.venue_events.VenueEventConsumer`, in arrival order, so a
 fill never overtakes its acknowledgement.
+
+The venue's own record settles what a crash or a lost connection left open
+(:class:`~live_daemon.reconciliation.VenueReconciler`): at startup, on every venue
+reconnection, and when a reconciliation run asks. While a venue is not connected its orders
+are rejected with ``VENUE_DOWN`` (an ``ANY:`` order goes to a connected venue).
 """
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import logging
 import time
 from decimal import ROUND_DOWN, Decimal
@@ -24,13 +29,16 @@ from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
 from execution_core.risk.rules import RiskOrder
 from execution_core.routing.costs import TopOfBook, venue_quantity
 from execution_core.routing.router import SmartRouter
+from live_daemon.api.ports import ServiceUnavailable
 from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.positions import UnifiedPositionTracker
+from live_daemon.reconciliation import Reconciliation, VenueReconciler, venue_state_columns
+from live_daemon.supervision import Heartbeat
 from live_daemon.venue_events import VenueEventConsumer
-from live_daemon.venues.gateway import Quote, VenueEvent, VenueGateway
+from live_daemon.venues.gateway import Quote, VenueError, VenueEvent, VenueGateway
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,8 @@ class LiveExecutionOrchestrator:
         gateway: VenueGateway,
         reference: InstrumentReference,
         metrics: Metrics,
+        *,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.oms, self.position_tracker = oms, positions
         self.risk, self.risk_book = risk, risk_book
@@ -56,6 +66,11 @@ class LiveExecutionOrchestrator:
             metrics,
         )
         self.venue_events = VenueEventConsumer(oms, risk_book, reference, metrics)
+        self.reconciler = VenueReconciler(oms, gateway, self.venue_events, reference)
+        self.heartbeat = heartbeat
+        self._reconciling = asyncio.Lock()  # one reconciliation at a time
+        self._background: set[asyncio.Task[None]] = set()
+        self._recovered = False
         # per venue: its last quote, as the router's book and its mid (a quote is reused
         # by every order until the next one arrives, every few ms)
         self._quote_books: dict[str, tuple[Quote, TopOfBook, Decimal]] = {}
@@ -67,11 +82,52 @@ class LiveExecutionOrchestrator:
         await self.recover()
 
     async def stop(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.venue_events.stop()
 
     def on_venue_event(self, event: VenueEvent) -> None:
         """Called by the venue gateway (on the daemon's loop)."""
         self.venue_events.put(event)
+
+    def on_venue_connection(self, connected: bool) -> None:
+        """Called by the venue gateway (on the daemon's loop) when its connection is lost
+        or back. Back: the fills and final states missed meanwhile are settled from the
+        venue's record (startup recovery does it for the first connection)."""
+        if not self._recovered:
+            return
+        task = asyncio.create_task(self._after_connection_change(connected))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _after_connection_change(self, connected: bool) -> None:
+        venue = "paper"
+        if not connected:
+            log.error(
+                "venue_disconnected venue=%s: its orders are rejected until it is back", venue
+            )
+            await self._record_event("venue_disconnected", venue)
+            return
+        try:
+            result = await self.reconcile("venue_reconnected")
+        except Exception as exc:
+            log.error("reconnection_reconciliation_failed venue=%s error=%s", venue, exc)
+            return
+        await self._record_event(
+            "venue_connected", venue, {"reconnected": True, "settled": len(result.settled)}
+        )
+
+    async def _record_event(
+        self, kind: str, venue: str | None = None, detail: dict[str, Any] | None = None
+    ) -> None:
+        if self.heartbeat is not None:
+            await self.heartbeat.record_event(kind, venue=venue, detail=detail)
+
+    async def reconcile(self, reason: str) -> Reconciliation:
+        """Settle the OMS against the venue's record (see :mod:`live_daemon.reconciliation`)."""
+        async with self._reconciling:
+            return await self.reconciler.reconcile(reason)
 
     # --- the order path --------------------------------------------------------------------
     async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
@@ -82,6 +138,10 @@ class LiveExecutionOrchestrator:
         An order that passes risk is reserved in the risk book *before* the commit is
         awaited, so the orders checked meanwhile count it (a burst cannot overshoot a
         limit); the reservation is withdrawn if the order turns out not to be recorded."""
+        if self.heartbeat is not None and self.heartbeat.ownership.lost_to_another:
+            raise ServiceUnavailable(
+                "another daemon took this database's ownership lock; this daemon takes no orders"
+            )
         started = time.perf_counter()
         order_id = new_order_id()
         risk_order = self._risk_order(request)
@@ -118,6 +178,13 @@ class LiveExecutionOrchestrator:
     ) -> tuple[OrderStatus, list[tuple[EventKind, dict[str, Any]]], str | None, str | None, Any]:
         """(status, events, venue_key, rejection_reason, routing decision or None)."""
         books = self._books(request)  # also gives the risk book its last prices
+        if not books and (unreachable := self._venues_down(request)):
+            reason = (
+                f"VENUE_DOWN: not connected to {', '.join(unreachable)}; try again once it is back"
+            )
+            down: dict[str, Any] = {"error": reason, "code": "VENUE_DOWN"}
+            return OrderStatus.REJECTED, [(EventKind.ROUTED, down)], None, reason, None
+        self._price_held_instruments()
         decision = self.risk.check(risk_order, self.risk_book.view())
         if not decision.passed:
             detail = {
@@ -185,19 +252,44 @@ class LiveExecutionOrchestrator:
             return {}  # the router reports the unknown instrument with its reason
         books = {}
         for spec in candidates:
-            quote = self.gateway.last_quote(spec.key)
-            if quote is None:
-                continue
-            cached = self._quote_books.get(spec.key)
-            if cached is None or cached[0] is not quote:  # a new quote since the last order
-                bid, bid_size, ask, ask_size, ts_ns = quote
-                book = TopOfBook.from_venue_units(
-                    spec, float(bid), float(bid_size), float(ask), float(ask_size), ts_ns
-                )
-                cached = self._quote_books[spec.key] = (quote, book, (bid + ask) / 2)
-            books[spec.key] = cached[1]
-            self.risk_book.set_last_price(spec.key, cached[2])
+            if not self.gateway.is_connected(spec.key):
+                continue  # an ANY: order goes to a venue that is there
+            cached = self._quote_book(spec.key)
+            if cached is not None:
+                books[spec.key] = cached[1]
         return books
+
+    def _quote_book(self, venue_key: str) -> tuple[Quote, TopOfBook, Decimal] | None:
+        """The venue's latest quote as the router's book and its mid, converted once per
+        quote; the mid also becomes the risk book's last price of the instrument."""
+        quote = self.gateway.last_quote(venue_key)
+        if quote is None:
+            return None
+        cached = self._quote_books.get(venue_key)
+        if cached is None or cached[0] is not quote:  # a new quote since the last order
+            bid, bid_size, ask, ask_size, ts_ns = quote
+            book = TopOfBook.from_venue_units(
+                self.reference.get(venue_key),
+                float(bid), float(bid_size), float(ask), float(ask_size), ts_ns,
+            )  # fmt: skip
+            cached = self._quote_books[venue_key] = (quote, book, (bid + ask) / 2)
+            self.risk_book.set_last_price(venue_key, cached[2])
+        return cached
+
+    def _price_held_instruments(self) -> None:
+        """Every quoted instrument's last price for the risk book, not only the ordered
+        one's: the exposure rule prices every instrument a strategy holds (a daemon
+        restarted on held positions would otherwise reject orders with NO_LAST_PRICE)."""
+        for venue_key in self.gateway.instrument_keys:
+            self._quote_book(venue_key)
+
+    def _venues_down(self, request: OrderRequest) -> list[str]:
+        """The venues the order could go to that are not connected now."""
+        try:
+            candidates = self.router.candidates(request.instrument_key)
+        except ExecutionServicesError:
+            return []
+        return [spec.key for spec in candidates if not self.gateway.is_connected(spec.key)]
 
     # --- queries ---------------------------------------------------------------------------
     async def get(self, operation_id: str) -> OrderRecord | None:
@@ -217,58 +309,75 @@ class LiveExecutionOrchestrator:
         return await self.position_tracker.rows()
 
     async def health(self) -> dict[str, Any]:
+        counts: tuple[int, int] | tuple[None, None] = (None, None)
         try:
-            await self.oms.count()
+            counts = await self.oms.counts()
             database = "ok"
         except Exception as exc:
             database = f"error: {exc}"
-        venues = self.gateway.health()
+        venue = self.gateway.health()
         # No database: nothing can be recorded (error, 503). No venue: orders are recorded
         # and rejected, positions and queries still work (degraded).
         status = "error" if database != "ok" else "ok"
-        if status == "ok" and venues.get("running") is False:
+        if self.heartbeat is not None and self.heartbeat.ownership.lost_to_another:
+            status = "error"
+        if status == "ok" and venue.get("running") is False:
             status = "degraded"
         return {
             "status": status,
             "uptime_s": round(time.monotonic() - self._started, 3),
             "database": database,
-            "venues": venues,
+            "venues": {"paper": venue},
+            "instance": None if self.heartbeat is None else self.heartbeat.as_dict(),
+            "orders": counts[0],
+            "fills": counts[1],
             "pending_venue_events": self.venue_events.pending(),
         }
 
+    async def reconciliation_report(self) -> dict[str, Any]:
+        """Settle what is certain, then the venue's record as columns in base units, for a
+        reconciliation run to compare with the OMS. A venue that cannot be read is listed
+        in ``unreachable`` (with the reason in ``errors``), never reported as empty."""
+        venue = self.gateway.health()
+        report: dict[str, Any] = {
+            "venues": {
+                "paper": {
+                    "connected": bool(venue.get("connected", venue.get("running"))),
+                    "endpoint": venue.get("endpoint"),
+                    "venue_keys": list(self.gateway.instrument_keys),
+                }
+            },
+            "read_at": None,
+            "unreachable": [],
+            "errors": {},
+            "settled": [],
+            "orders": {},
+            "fills": {},
+            "positions": {},
+        }
+        try:
+            result = await self.reconcile("requested")
+        except VenueError as exc:
+            log.error("reconciliation_venue_unreachable venue=paper error=%s", exc)
+            report.update(unreachable=["paper"], errors={"paper": str(exc)})
+            return report
+        await self._record_event("reconciled", "paper", {"settled": len(result.settled)})
+        report.update(
+            read_at=result.state.read_at.isoformat(),
+            settled=[s.as_dict() for s in result.settled],
+            **venue_state_columns(result.state, self.reference),
+        )
+        return report
+
     # --- startup recovery ------------------------------------------------------------------
     async def recover(self) -> list[str]:
-        """Resolve orders left in flight by a crash against what the venue knows."""
-        resolved = []
-        for record in await self.oms.in_flight(include_received=True):
-            if record.status is OrderStatus.RECEIVED:  # recorded, never risk-checked nor sent
-                await self.oms.transition(
-                    record.order_id,
-                    OrderStatus.CANCELED,
-                    EventKind.RECOVERED,
-                    {"venue_state": None},
-                    rejection_reason="the daemon stopped before processing it; never sent",
-                )
-                resolved.append(record.order_id)
-                continue
-            state = self.gateway.order_state(record.order_id)
-            if inspect.isawaitable(state):  # a venue across a connection
-                state = await state
-            if state is None:
-                # The venue never saw it (or, for the paper venue, whose process ends with
-                # the daemon's, forgot it with the crash): nothing can fill any more.
-                await self.oms.transition(
-                    record.order_id,
-                    OrderStatus.CANCELED,
-                    EventKind.RECOVERED,
-                    {"venue_state": None},
-                    rejection_reason="not found at the venue after restart",
-                )
-            else:
-                await self.oms.append_event(
-                    record.order_id, EventKind.RECOVERED, {"venue_state": state}
-                )
-            resolved.append(record.order_id)
+        """Resolve the orders a crash left in flight from the venue's own record: fills
+        missed while the daemon was down are applied once, finished orders closed as the
+        venue closed them, and only an order the venue really does not have is closed as
+        "not found at the venue". Returns the order ids it settled."""
+        result = await self.reconcile("startup")
+        self._recovered = True
+        resolved = list(dict.fromkeys(s.order_id for s in result.settled))
         if resolved:
             log.warning("recovered_in_flight_orders count=%d", len(resolved))
         return resolved

@@ -16,7 +16,7 @@ from execution_core.instruments.reference import load_reference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
 from execution_core.risk.rules import instrument_family
 from execution_core.routing.router import SmartRouter
-from live_daemon.api.app import create_app
+from live_daemon.api.app import create_app, package_version
 from live_daemon.api.ports import ServiceUnavailable
 from live_daemon.collector import settle_collector
 from live_daemon.metrics import Metrics
@@ -27,6 +27,12 @@ from live_daemon.oms.positions import PositionStore
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.settings import DaemonSettings
+from live_daemon.supervision import (
+    DaemonAlreadyRunning,
+    DaemonIdentity,
+    DatabaseOwnership,
+    Heartbeat,
+)
 from live_daemon.venues.process import VenueProcessGateway
 
 log = logging.getLogger(__name__)
@@ -69,55 +75,87 @@ def build_app(settings: DaemonSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        env = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
-        url, embedded = resolve_database_url(env, data_dir=settings.pg_data_dir)
-        pool = await create_pool(url, max_size=settings.db_pool_size)
-        applied = await migrate(pool)
-        log.info("database_ready embedded=%s migrations_applied=%s", embedded is not None, applied)
-        position_store = PositionStore(pool)
-        oms = UnifiedOrderManager(pool, positions=position_store)
-        positions = UnifiedPositionTracker(position_store)
-        orchestrator_box: list[LiveExecutionOrchestrator] = []
-        # The paper venue runs in a process of its own (live_daemon.venues.host).
-        gateway = VenueProcessGateway(
-            settings.ticks_store_url,
-            settings.instruments,
-            settings.replay_day,
-            on_event=lambda e: orchestrator_box[0].on_venue_event(e),
-            speed=settings.replay_speed,
-            log_level=settings.log_level,
-        )
-        risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
-        await load_positions(risk_book, position_store)
-        orchestrator = LiveExecutionOrchestrator(
-            oms,
-            positions,
-            PreTradeRiskEngine(settings.risk, reference),
-            risk_book,
-            SmartRouter(reference),
-            gateway,
-            reference,
-            metrics,
-        )
-        orchestrator_box.append(orchestrator)
-        app.state.metrics = metrics
-        await gateway.start()
-        await orchestrator.start()
-        holder.orchestrator = orchestrator
-        settle_collector()  # startup is done: see live_daemon.collector
-        log.info(
-            "daemon_started host=%s port=%d mode=%s", settings.host, settings.port, settings.mode
-        )
-        try:
-            yield
-        finally:
-            holder.orchestrator = None
-            await orchestrator.stop()
-            await gateway.stop()
-            await pool.close()
+        # Each part is stopped in reverse order of its start, also when a later one fails.
+        async with contextlib.AsyncExitStack() as stack:
+            env = {"DATABASE_URL": settings.database_url} if settings.database_url else {}
+            url, embedded = resolve_database_url(env, data_dir=settings.pg_data_dir)
             if embedded is not None:
-                embedded.stop()
-            log.info("daemon_stopped")
+                stack.callback(embedded.stop)
+            # Before anything touches the book: one daemon per database (the lock is held
+            # on a connection of its own until the daemon stops).
+            ownership = DatabaseOwnership(url)
+            try:
+                await ownership.acquire()
+            except DaemonAlreadyRunning as exc:
+                log.error("daemon_refused reason=%s", exc)
+                raise
+            stack.push_async_callback(ownership.release)
+            pool = await create_pool(url, max_size=settings.db_pool_size)
+            stack.push_async_callback(pool.close)
+            applied = await migrate(pool)
+            log.info(
+                "database_ready embedded=%s migrations_applied=%s", embedded is not None, applied
+            )
+            identity = DaemonIdentity(
+                version=package_version(), api_url=f"http://{settings.host}:{settings.port}"
+            )
+            holder_gateway: list[VenueProcessGateway] = []
+            heartbeat = Heartbeat(
+                pool,
+                identity,
+                ownership,
+                venues=lambda: {"paper": holder_gateway[0].health()} if holder_gateway else {},
+                interval_secs=settings.heartbeat_secs,
+            )
+            await heartbeat.beat()  # the row exists (and beats) while the venues start
+            heartbeat.start()
+            stack.push_async_callback(heartbeat.stop)
+            position_store = PositionStore(pool)
+            oms = UnifiedOrderManager(pool, positions=position_store)
+            positions = UnifiedPositionTracker(position_store)
+            orchestrator_box: list[LiveExecutionOrchestrator] = []
+            # The paper venue runs in a process of its own (live_daemon.venues.host).
+            gateway = VenueProcessGateway(
+                settings.ticks_store_url,
+                settings.instruments,
+                settings.replay_day,
+                on_event=lambda e: orchestrator_box[0].on_venue_event(e),
+                speed=settings.replay_speed,
+                log_level=settings.log_level,
+            )
+            holder_gateway.append(gateway)
+            risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
+            await load_positions(risk_book, position_store)
+            orchestrator = LiveExecutionOrchestrator(
+                oms,
+                positions,
+                PreTradeRiskEngine(settings.risk, reference),
+                risk_book,
+                SmartRouter(reference),
+                gateway,
+                reference,
+                metrics,
+                heartbeat=heartbeat,
+            )
+            orchestrator_box.append(orchestrator)
+            app.state.metrics = metrics
+            stack.push_async_callback(gateway.stop)  # the connection; the venue runs on
+            await gateway.start()
+            stack.push_async_callback(orchestrator.stop)
+            await orchestrator.start()
+            holder.orchestrator = orchestrator
+            stack.callback(setattr, holder, "orchestrator", None)
+            settle_collector()  # startup is done: see live_daemon.collector
+            await heartbeat.record_event("daemon_started", detail=identity.as_dict())
+            log.info(
+                "daemon_started host=%s port=%d mode=%s instance=%s",
+                settings.host,
+                settings.port,
+                settings.mode,
+                identity.instance_id,
+            )
+            yield
+        log.info("daemon_stopped instance=%s", identity.instance_id)
 
     return create_app(
         _Deferred(holder),

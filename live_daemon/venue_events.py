@@ -7,7 +7,10 @@ one fill per order in a statement, :mod:`live_daemon.oms.fill_batch`), every pos
 written once. A cancel or a rejection is applied where it arrived, after what came before
 it. Only once the transaction has committed do the risk book and the metrics hear of it.
 If any event fails, the batch is rolled back and its events applied one at a time, so one
-bad event costs only itself.
+bad event costs only itself. If the database cannot be reached (down, restarting), nothing
+is dropped: the batch stays in hand and is tried again, with backoff, until it commits
+(every statement of a batch is safe to repeat: fills are keyed by venue and fill id,
+statuses only move forward).
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
+
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.risk.engine import RiskBook
 from live_daemon.domain import EventKind, Fill, OrderStatus
 from live_daemon.metrics import Metrics
+from live_daemon.oms.errors import is_database_unavailable
 from live_daemon.oms.fill_batch import VenueFill
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionBatch
@@ -32,6 +38,7 @@ from live_daemon.venues.gateway import VenueEvent
 log = logging.getLogger(__name__)
 
 MAX_EVENT_BATCH = 500  # venue events committed together at most
+DATABASE_RETRY_MAX_SECS = 2.0  # the longest pause between two tries while the database is down
 
 Effect = Callable[[], None]
 """What to do in memory once a batch has committed."""
@@ -67,6 +74,10 @@ class VenueEventConsumer:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    async def drain(self) -> None:
+        """Return once every event put so far has been applied (committed or given up)."""
+        await self._queue.join()
+
     async def _consume(self) -> None:
         while True:
             batch = [await self._queue.get()]
@@ -82,7 +93,7 @@ class VenueEventConsumer:
     async def apply_batch(self, batch: list[VenueEvent]) -> None:
         """Commit the batch's changes together, then update the in-memory books."""
         try:
-            effects = await self._commit(batch)
+            effects = await self._commit_when_reachable(batch)
         except Exception:
             if len(batch) > 1:
                 for event in batch:
@@ -97,6 +108,28 @@ class VenueEventConsumer:
             effect()
         if any(event.kind == "filled" for event in batch):
             self._update_exposure()
+
+    async def _commit_when_reachable(self, batch: list[VenueEvent]) -> list[Effect]:
+        """:meth:`_commit`, tried again for as long as the database cannot be reached."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_database_unavailable),
+            wait=wait_exponential(multiplier=0.05, max=DATABASE_RETRY_MAX_SECS),
+            before_sleep=self._log_waiting,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._commit(batch)
+        raise AssertionError("unreachable: AsyncRetrying either returns or raises")
+
+    def _log_waiting(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome is not None else None
+        log.warning(
+            "venue_events_waiting_for_database attempt=%d kept=%d error=%s",
+            state.attempt_number,
+            self._queue.qsize() + 1,
+            type(error).__name__,
+        )
 
     async def _commit(self, batch: list[VenueEvent]) -> list[Effect]:
         effects: list[Effect] = []
@@ -148,7 +181,8 @@ class VenueEventConsumer:
         """A cancel or a rejection: the order's final status, unless it already has one."""
         effects: list[Effect] = [partial(self.risk_book.on_order_closed, event.order_id)]
         if event.kind == "canceled":
-            status, kind, reason = OrderStatus.CANCELED, EventKind.CANCELLED, None
+            status, kind = OrderStatus.CANCELED, EventKind.CANCELLED
+            reason = event.detail.get("reason") if event.detail.get("reconciled") else None
         else:
             effects.append(partial(self.metrics.order_rejected, "VENUE"))
             status, kind = OrderStatus.REJECTED, EventKind.REJECTED

@@ -14,6 +14,8 @@ route                                       token  answers
                                                    ``strategy``, ``since``, ``until``,
                                                    ``limit`` (1..1000, default 100)
 ``GET    /api/positions``                   yes    200 list
+``POST   /api/reconciliation/run``          yes    200 what was settled and the venues'
+                                                   own record (columns, base units)
 ``GET    /api/health``, ``/api/live/health``  no   200 ok/degraded, 503 error
 ``GET    /metrics``                         no     Prometheus text format
 ==========================================  =====  ===================================
@@ -60,6 +62,7 @@ from live_daemon.api.models import (
     OrderIn,
     OrderOut,
     PositionOut,
+    ReconciliationOut,
     order_out,
 )
 from live_daemon.api.ports import IdempotencyConflict, OrderService, ServiceUnavailable
@@ -157,7 +160,8 @@ def create_app(
     api = APIRouter(
         prefix="/api",
         route_class=AuthenticatedRoute,
-        responses={401: _ERRORS[401], 503: _ERRORS[503]},
+        # every route's 422 is the project's own error body, not FastAPI's default
+        responses={401: _ERRORS[401], 422: _ERRORS[422], 503: _ERRORS[503]},
     )
 
     @api.post(
@@ -278,6 +282,22 @@ def create_app(
         with service_errors("positions"):
             rows = await orchestrator.positions()
         return [PositionOut.model_validate(row) for row in rows]
+
+    @api.post(
+        "/reconciliation/run",
+        response_model=ReconciliationOut,
+        summary="Reconcile with the venues' own record",
+        description="The daemon settles what the venues' record makes certain (a fill the "
+        "venue has and the OMS lacks, an in-flight order the venue has finished) and returns "
+        "what it settled and that record, for a reconciliation run to compare with the OMS. "
+        "A venue that could not be read is listed in `unreachable`.",
+        tags=["reconciliation"],
+    )
+    async def reconcile() -> Response:
+        with service_errors("reconcile"):
+            report = await orchestrator.reconciliation_report()
+        # columns of up to 100,000s of rows: serialised once, not validated again
+        return JSONResponse(report)
 
     app.include_router(api)
     document_bearer_auth(app)

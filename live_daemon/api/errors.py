@@ -24,6 +24,7 @@ from execution_core.algorithms.params import AlgorithmParamsError
 from execution_core.errors import InvalidInstrumentIdError, UnknownInstrumentError
 from live_daemon.api.models import ErrorOut, FieldErrorOut, OrderIn
 from live_daemon.api.ports import IdempotencyConflict, ServiceUnavailable
+from live_daemon.oms.errors import is_database_unavailable
 
 log = logging.getLogger("live_daemon.api")
 
@@ -76,6 +77,13 @@ def service_errors(operation: str) -> Iterator[None]:
     except AlgorithmParamsError as exc:
         raise field_error("exec_algorithm_params", str(exc), "exec_algorithm_params") from None
     except Exception as exc:
+        if is_database_unavailable(exc):  # nothing was recorded; the client may retry
+            log.warning("api_database_unavailable operation=%s error=%s", operation, describe(exc))
+            raise HTTPException(
+                503,
+                f"the OMS database is unreachable ({describe(exc)}); nothing was recorded",
+                headers={"Retry-After": "1"},
+            ) from None
         log.exception("api_error operation=%s", operation)
         raise HTTPException(500, f"internal error in {operation}: {describe(exc)}") from None
 

@@ -39,6 +39,7 @@ from live_daemon.api.responses import (
     HealthOut,
     OrderOut,
     PositionOut,
+    ReconciliationOut,
     fill_out,
     order_out,
 )
@@ -247,6 +248,7 @@ __all__ = [
     "OrderOut",
     "OrderType",
     "PositionOut",
+    "ReconciliationOut",
     "Side",
     "decimal_text",
     "fill_out",

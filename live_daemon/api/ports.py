@@ -56,6 +56,11 @@ class OrderService(Protocol):
         """Positions as dicts (keys of :class:`~live_daemon.api.models.PositionOut`)."""
         ...
 
+    async def reconciliation_report(self) -> dict[str, Any]:
+        """Settle what the venues' record makes certain, then that record as columns in
+        base units (:class:`~live_daemon.api.models.ReconciliationOut`)."""
+        ...
+
     async def health(self) -> dict[str, Any]:
         """``status`` (ok/degraded/error), ``database`` (ok or error: …), ``venues``
         (per venue state); anything else is passed through."""

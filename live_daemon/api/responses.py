@@ -172,8 +172,45 @@ class HealthOut(BaseModel):
     uptime_s: float = Field(description="Seconds since the API started.")
     database: str = Field(description="`ok`, or `error: …` when the OMS database fails.")
     venues: dict[str, Any] = Field(
-        default_factory=dict, description="Per venue: its client's connection state."
+        default_factory=dict,
+        description="Per venue connection (`paper`): connected, endpoint, quote ages…",
     )
+    instance: dict[str, Any] | None = Field(
+        default=None,
+        description="This daemon: instance_id, pid, host, version, started_at, last_beat "
+        "(as in its `daemon_heartbeat` row), owns_database.",
+    )
+    orders: int | None = Field(default=None, description="Orders in the OMS.")
+    fills: int | None = Field(default=None, description="Fills in the OMS.")
+
+
+class SettlementOut(BaseModel):
+    kind: str = Field(description="`fill_applied` or `status_resolved`.")
+    order_id: str
+    venue_key: str | None = None
+    fill_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReconciliationOut(BaseModel):
+    """What the daemon settled against the venues' own record, and that record as columns
+    (one list per field, quantities in base units as decimal strings)."""
+
+    read_at: str | None = Field(description="When the venue record was read (ISO 8601 UTC).")
+    venues: dict[str, Any] = Field(description="Per venue connection: connected, endpoint…")
+    unreachable: list[str] = Field(
+        description="Venue connections that could not be read: a run must not report them "
+        "as matching."
+    )
+    errors: dict[str, str] = Field(description="Why each unreachable venue could not be read.")
+    settled: list[SettlementOut] = Field(description="What the daemon repaired in the OMS.")
+    orders: dict[str, list[str | None]] = Field(
+        description="order_id, venue_key, status, quantity, filled_quantity"
+    )
+    fills: dict[str, list[str | None]] = Field(
+        description="fill_id, order_id, venue_key, quantity, price, fee, ts"
+    )
+    positions: dict[str, list[str | None]] = Field(description="venue_key, quantity (signed)")
 
 
 class FieldErrorOut(BaseModel):

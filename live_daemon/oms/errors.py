@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import OrderStatus
 
@@ -35,4 +37,20 @@ class OrderNotFound(ExecutionServicesError, LookupError):
         return str(self.args[0]) if self.args else ""
 
 
-__all__ = ["IdempotencyConflict", "InvalidTransition", "OrderNotFound"]
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached (down, restarting, the
+    connection lost, the pool closing), as opposed to a statement it refused. The first
+    kind is worth waiting out: the API answers 503, venue events are kept and retried."""
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError  # lost, refused, "cannot connect now"
+        | asyncpg.CannotConnectNowError
+        | asyncpg.InterfaceError  # "connection is closed", "pool is closing"
+        | asyncpg.exceptions.AdminShutdownError
+        | asyncpg.exceptions.CrashShutdownError
+        | OSError  # ConnectionRefusedError, FileNotFoundError of a unix socket
+        | TimeoutError,
+    )
+
+
+__all__ = ["IdempotencyConflict", "InvalidTransition", "OrderNotFound", "is_database_unavailable"]

@@ -250,6 +250,9 @@ EVENTS_SQL = (
     "WHERE order_id = $1 ORDER BY event_id"
 )
 COUNT_SQL = "SELECT count(*) FROM unified_orders"
+COUNTS_SQL = (
+    "SELECT (SELECT count(*) FROM unified_orders) AS orders, (SELECT count(*) FROM fills) AS fills"
+)
 
 
 def list_sql(where: list[str], with_fills: bool, limit_param: int) -> str:

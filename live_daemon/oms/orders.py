@@ -47,6 +47,7 @@ from live_daemon.oms.order_sql import (
     ADD_FILL_SQL,
     APPEND_EVENT_SQL,
     COUNT_SQL,
+    COUNTS_SQL,
     EVENTS_SQL,
     FINAL_STATUSES,
     GET_BY_OPERATION_SQL,
@@ -380,3 +381,8 @@ class UnifiedOrderManager:
 
     async def count(self) -> int:
         return int(await self.pool.fetchval(COUNT_SQL))
+
+    async def counts(self) -> tuple[int, int]:
+        """How many orders and fills the OMS holds (for health and supervision)."""
+        row = await self.pool.fetchrow(COUNTS_SQL)
+        return int(row["orders"]), int(row["fills"])

@@ -26,8 +26,13 @@ from tests.live_daemon.oms.test_orders import BINANCE_BTC, request
 class _RecordingVenue:
     """A venue gateway that quotes BTC at 100 and records what it is sent."""
 
+    instrument_keys = [BINANCE_BTC]
+
     def __init__(self) -> None:
         self.sent: list[str] = []
+
+    def is_connected(self, venue_key: str | None = None) -> bool:
+        return True
 
     def last_quote(self, venue_key: str) -> Quote | None:
         if venue_key != BINANCE_BTC:
