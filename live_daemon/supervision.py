@@ -114,8 +114,14 @@ class DatabaseOwnership:
     async def ensure(self) -> bool:
         """Take the lock again if its connection was lost; ``False`` if another daemon
         holds it now (this one must stop taking orders)."""
-        if self.held:
-            return True
+        if self._conn is not None:
+            try:  # a lost session is only noticed by using it
+                await self._conn.fetchval("SELECT 1")
+                return True
+            except Exception as exc:
+                log.warning("database_ownership_session_lost error=%s", type(exc).__name__)
+                self._conn.terminate()
+                self._conn = None
         try:
             await self.acquire()
         except DaemonAlreadyRunning as exc:

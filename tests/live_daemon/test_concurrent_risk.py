@@ -26,9 +26,8 @@ from tests.live_daemon.oms.test_orders import BINANCE_BTC, request
 class _RecordingVenue:
     """A venue gateway that quotes BTC at 100 and records what it is sent."""
 
-    instrument_keys = [BINANCE_BTC]
-
     def __init__(self) -> None:
+        self.instrument_keys = [BINANCE_BTC]
         self.sent: list[str] = []
 
     def is_connected(self, venue_key: str | None = None) -> bool:

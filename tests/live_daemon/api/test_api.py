@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import asyncpg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -439,6 +440,14 @@ def test_empty_token_is_refused(service: FakeOrderService) -> None:
     [
         (ServiceUnavailable("the daemon is starting"), 503, "the daemon is starting"),
         (RuntimeError("boom"), 500, "internal error in submit: RuntimeError: boom"),
+        # the database down is not a server error: nothing was recorded, retry later
+        (ConnectionRefusedError(111, "Connection refused"), 503, "OMS database is unreachable"),
+        (
+            asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed"),
+            503,
+            "nothing was recorded",
+        ),
+        (asyncpg.exceptions.CannotConnectNowError("starting up"), 503, "unreachable"),
         (AlgorithmParamsError("TWAP: quantity: below one lot"), 422, "exec_algorithm_params:"),
     ],
 )
