@@ -1,12 +1,11 @@
-"""Many fills in one statement, for the venue-event consumer's batches.
+"""Many fills in one statement: the one path by which fills reach the OMS.
 
-:meth:`UnifiedOrderManager.add_fill <live_daemon.oms.orders.UnifiedOrderManager.add_fill>`
-stores one fill per round trip. Under load the venues report fills far faster than that:
-:func:`add_fills` stores a batch of them with ``ADD_FILLS_SQL``, which does what
-``ADD_FILL_SQL`` does (fill once per ``(venue_key, fill_id)``, the order's totals and
-status, a ``filled`` event) for every fill at once. One statement cannot apply two fills
-to the same order, so the batch is cut into :func:`rounds` with at most one fill per order,
-kept in arrival order: usually one round.
+Under load the venues report fills faster than one round trip each: :func:`add_fills`
+stores a batch with ``ADD_FILLS_SQL`` (fill once per ``(venue_key, fill_id)``, the order's
+totals and status, a ``filled`` event) for every fill at once; ``UnifiedOrderManager.
+add_fill`` is a batch of one. One statement cannot apply two fills to the same order, so
+the batch is cut into :func:`rounds` with at most one fill per order, kept in arrival
+order: usually one round.
 """
 
 from __future__ import annotations

@@ -64,8 +64,8 @@ def decided_params(
 
 
 def fill_params(venue_key: str, fill: Fill) -> tuple[Any, ...]:
-    """``ADD_FILL_SQL``'s parameters: the fill (empty texts as NULL), and its event's detail
-    (decimals as strings)."""
+    """One fill's parameters in ``ADD_FILLS_SQL``: the fill (empty texts as NULL), and its
+    event's detail (decimals as strings)."""
     event = {
         "fill_id": fill.fill_id,
         "venue_key": venue_key,

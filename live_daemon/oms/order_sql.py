@@ -150,7 +150,7 @@ SELECT {O_COLS}, {fills_of("o")} FROM upd o
 # The fill, the order's totals and the event in one statement. Under concurrent fills of
 # one order the UPDATE re-reads the latest row version (READ COMMITTED), so totals add up.
 # How a new fill ``f`` (venue_key, order_id, quantity, price) moves its order ``o``: the
-# body of the UPDATE in ADD_FILL_SQL and ADD_FILLS_SQL. The order keeps the exact sum of
+# body of the UPDATE in ADD_FILLS_SQL. The order keeps the exact sum of
 # its fills' quantity × price, so the average is one division of exact sums (no error
 # carried from fill to fill).
 _FILL_MOVES_ORDER = """    UPDATE unified_orders o
@@ -181,27 +181,8 @@ def _filled_totals(alias: str) -> str:
 # A fill is a fact: it is recorded even on a CANCELED/REJECTED order (the venue filled it
 # before the cancel landed); the order becomes FILLED when complete, otherwise a CANCELED
 # order stays CANCELED and anything else becomes PARTIALLY_FILLED.
-ADD_FILL_SQL = f"""
-WITH f AS (
-    INSERT INTO fills (
-        venue_key, fill_id, order_id, quantity, price, fee, fee_currency, liquidity_side, ts
-    )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-    ON CONFLICT (venue_key, fill_id) DO NOTHING
-    RETURNING venue_key, order_id, quantity, price
-), upd AS (
-{_FILL_MOVES_ORDER}
-    RETURNING {O_COLS}
-), ev AS (
-    INSERT INTO order_events (order_id, kind, detail)
-    SELECT order_id, 'filled', $10::jsonb || {_filled_totals("upd")}
-    FROM upd
-)
-SELECT {O_COLS}, {fills_of("o")} FROM upd o
-"""
-
-# ADD_FILL_SQL for many fills at once (the venue-event consumer's batches): $1..$10 are
-# arrays, one element per fill, in ADD_FILL_SQL's order. At most one fill per order: an
+# Fills, many at once: $1..$10 are arrays, one element per fill, in fill_params' order
+# (fill id, venue, order, quantity, price, fee…, event detail). At most one fill per order: an
 # UPDATE applies one joined row per order, so two fills of one order would count as one
 # (the caller splits them into separate statements). Returns one row per *new* fill.
 ADD_FILLS_SQL = f"""

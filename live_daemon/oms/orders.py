@@ -10,10 +10,12 @@ round trip and one atomic, durably committed transaction (``synchronous_commit =
   one statement and one commit (:mod:`~live_daemon.oms.order_batch`).
 * :meth:`UnifiedOrderManager.transition` moves the status and appends an event; a final
   status (REJECTED, FILLED, CANCELED) is never left through it.
-* :meth:`UnifiedOrderManager.add_fill` stores a fill once per ``(venue_key, fill_id)`` and
-  updates filled quantity, average price and status, with a ``filled`` event. Given a
-  :class:`~live_daemon.oms.positions.PositionStore`, it also updates the position in the
-  same transaction, so a position moves exactly once per fill.
+* :meth:`UnifiedOrderManager.add_fills` (and :meth:`~UnifiedOrderManager.add_fill` for
+  one) stores a fill once per ``(venue_key, fill_id)`` and updates filled quantity,
+  average price and status, with a ``filled`` event. Given a
+  :class:`~live_daemon.oms.positions.PositionStore`, it also moves the position in the
+  same transaction, so a position moves exactly once per fill: this is the only path by
+  which fills reach the OMS (live events, reconciliation, tests alike).
 
 All SQL is parameterised; no value is ever formatted into a statement. The statements are
 in :mod:`~live_daemon.oms.order_sql`, their parameters and the ``OrderRecord`` of their rows
@@ -38,13 +40,11 @@ from live_daemon.oms.order_batch import OrderInsertBatcher
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.order_rows import (
     decided_params,
-    fill_params,
     record_from_row,
     record_params,
     status_values,
 )
 from live_daemon.oms.order_sql import (
-    ADD_FILL_SQL,
     APPEND_EVENT_SQL,
     COUNT_SQL,
     COUNTS_SQL,
@@ -60,9 +60,10 @@ from live_daemon.oms.order_sql import (
     fills_of,
     list_sql,
 )
+from live_daemon.oms.positions import PositionBatch
 
 if TYPE_CHECKING:
-    from live_daemon.oms.positions import PositionBatch, PositionStore
+    from live_daemon.oms.positions import PositionStore
 
 __all__ = [
     "FINAL_STATUSES",
@@ -218,28 +219,21 @@ class UnifiedOrderManager:
         Returns ``(order, True)`` for a new fill; for a fill already stored under
         ``(venue_key, fill.fill_id)`` returns ``(order, False)`` and changes nothing.
         Raises :class:`OrderNotFound` if ``fill.order_id`` is unknown. With ``conn`` (in a
-        transaction of the caller's), it runs there and commits with it. Batches of fills
-        go through :meth:`add_fills`.
-        """
-        args = fill_params(venue_key, fill)
-        try:
-            if conn is not None:
-                row = await self._store_fill(conn, venue_key, fill, args)
-            elif self.positions is None:
-                row = await self.pool.fetchrow(ADD_FILL_SQL, *args)
-            else:
-                async with self.pool.acquire() as own, own.transaction():
-                    row = await self._store_fill(own, venue_key, fill, args)
-        except asyncpg.ForeignKeyViolationError:
-            raise OrderNotFound(
-                f"fill {fill.fill_id!r} on {venue_key}: no order {fill.order_id!r}"
-            ) from None
-        if row is not None:
-            return record_from_row(row, extra_fills=(fill,)), True
-        existing = await self.get_order(fill.order_id, conn=conn)
-        if existing is None:  # pragma: no cover - the FK makes this impossible
+        transaction of the caller's), it runs there and commits with it.
+
+        It is :meth:`add_fills` for one fill: fills reach the OMS by one path only, which
+        stores the fill, moves its order and moves its position in one transaction."""
+        async with self._in_transaction(conn) as db:
+            try:
+                new = await self.add_fills([(venue_key, fill)], conn=db)
+            except asyncpg.ForeignKeyViolationError:
+                raise OrderNotFound(
+                    f"fill {fill.fill_id!r} on {venue_key}: no order {fill.order_id!r}"
+                ) from None
+            record = await self.get_order(fill.order_id, conn=db)
+        if record is None:  # pragma: no cover - the FK makes this impossible
             raise OrderNotFound(f"no order {fill.order_id!r}")
-        return existing, False
+        return record, bool(new)
 
     async def add_fills(
         self,
@@ -248,24 +242,29 @@ class UnifiedOrderManager:
         conn: asyncpg.Connection,
         positions: PositionBatch | None = None,
     ) -> builtins.list[NewFill]:
-        """:meth:`add_fill` for a batch, in ``conn``'s transaction, a statement per round
-        (:func:`~live_daemon.oms.fill_batch.add_fills`); returns the new fills."""
-        return await add_fills(conn, fills, positions) if fills else []
+        """Store a batch of fills in ``conn``'s transaction, a statement per round
+        (:func:`~live_daemon.oms.fill_batch.add_fills`); returns the new fills. Their
+        position changes go into ``positions`` when given (the caller applies the batch
+        before its commit); otherwise they are applied here, in the same transaction."""
+        if not fills:
+            return []
+        if positions is not None or self.positions is None:
+            return await add_fills(conn, fills, positions)
+        batch = PositionBatch()
+        new = await add_fills(conn, fills, batch)
+        await self.positions.apply_batch(conn, batch)
+        return new
 
-    async def _store_fill(
-        self, conn: asyncpg.Connection, venue_key: str, fill: Fill, args: tuple[Any, ...]
-    ) -> asyncpg.Record | None:
-        """The fill statement and, when the fill is new, its position change (same
-        transaction: the caller's)."""
-        row = await conn.fetchrow(ADD_FILL_SQL, *args)
-        if row is None or self.positions is None:
-            return row
-        signed = fill.quantity if row["side"] == "BUY" else -fill.quantity
-        await self.positions.apply_fill(
-            row["strategy_id"], row["instrument_key"], venue_key, signed, fill.price, fill.fee,
-            conn=conn,
-        )  # fmt: skip
-        return row
+    @contextlib.asynccontextmanager
+    async def _in_transaction(
+        self, conn: asyncpg.Connection | None
+    ) -> AsyncIterator[asyncpg.Connection]:
+        """``conn`` (already in the caller's transaction), or a new transaction."""
+        if conn is not None:
+            yield conn
+        else:
+            async with self.transaction() as own:
+                yield own
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:

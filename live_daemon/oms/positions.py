@@ -3,8 +3,9 @@ instrument (which fixes the venue).
 
 The accounting is :func:`execution_core.accounting.positions.apply_fill`, the one the
 backtests use, run on ``Decimal`` values (it is written with plain arithmetic, so it works
-on Decimals unchanged; this module converts its results back to Decimal). Each update is a
-read-modify-write of the row under ``SELECT ... FOR UPDATE`` in one transaction, so
+on Decimals unchanged, and no float enters the live positions). Every change goes through
+:meth:`PositionStore.apply_batch` (one fill is a batch of one): the rows are locked under
+``SELECT ... FOR UPDATE`` in the fill's transaction, moved in memory and written once, so
 concurrent fills on one position serialise.
 
 :meth:`PositionStore.by_instrument` aggregates across venues per canonical instrument with
@@ -33,11 +34,6 @@ _COLUMNS = (
     "realized_pnl, fees, updated_at"
 )
 
-# A position's first fill creates its flat row (race-safe); every fill then rewrites it.
-_INSERT_FLAT_SQL = (
-    "INSERT INTO unified_positions (strategy_id, instrument_key, venue_key, canonical_key) "
-    "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
-)
 # apply_batch's rows, locked in key order, the missing ones created flat, in one round
 # trip. The statement's snapshot cannot see a row another transaction commits while it
 # runs: such a row is neither locked nor created here (ON CONFLICT waits for it, then does
@@ -69,6 +65,11 @@ _LOCK_SQL = (
 _UPDATE_SQL = (
     "UPDATE unified_positions SET quantity = $3, avg_entry_price = $4, realized_pnl = $5, "
     "fees = $6, updated_at = now() WHERE strategy_id = $1 AND instrument_key = $2"
+)
+
+
+_ONE_SQL = (
+    f"SELECT {_COLUMNS} FROM unified_positions WHERE strategy_id = $1 AND instrument_key = $2"
 )
 
 
@@ -183,64 +184,29 @@ class PositionStore:
         *,
         conn: asyncpg.Connection | None = None,
     ) -> dict[str, Any]:
-        """Apply a fill (``signed_qty`` > 0 buys, < 0 sells) and return the new position.
+        """Apply a fill (``signed_qty`` > 0 buys, < 0 sells) and return the new position:
+        :meth:`apply_batch` with one fill (one arithmetic path for every position change).
 
         See :func:`resolve_instrument` for ``instrument_key`` / ``venue_key``. With
         ``conn`` (inside the caller's transaction, e.g. the fill's) the update joins that
         transaction; without, it runs in its own.
         """
-        concrete = resolve_instrument(instrument_key, venue_key)
-        args = (strategy_id, str(concrete), concrete.venue, canonical_key(concrete))
+        batch = PositionBatch()
+        batch.add(strategy_id, instrument_key, venue_key, signed_qty, price, fee)
+        concrete = str(batch.fills[0].instrument)
         if conn is not None:
             if not conn.is_in_transaction():
                 raise ValueError("apply_fill(conn=...) must run inside a transaction")
-            return await self._apply(conn, args, signed_qty, price, fee)
+            return await self._apply_one(conn, batch, strategy_id, concrete)
         async with self.pool.acquire() as own, own.transaction():
-            return await self._apply(own, args, signed_qty, price, fee)
+            return await self._apply_one(own, batch, strategy_id, concrete)
 
-    async def _apply(
-        self,
-        conn: asyncpg.Connection,
-        args: tuple[str, str, str, str],
-        signed_qty: Decimal,
-        price: Decimal,
-        fee: Decimal,
+    async def _apply_one(
+        self, conn: asyncpg.Connection, batch: PositionBatch, strategy_id: str, instrument: str
     ) -> dict[str, Any]:
-        strategy_id, instrument_key, venue, canonical = args
-        select = (
-            f"SELECT {_STATE_COLUMNS} FROM unified_positions "
-            "WHERE strategy_id = $1 AND instrument_key = $2 FOR UPDATE"
-        )
-        row = await conn.fetchrow(select, strategy_id, instrument_key)
-        if row is None:  # first fill: create the flat row (race-safe), then lock it
-            await conn.execute(
-                _INSERT_FLAT_SQL,
-                strategy_id,
-                instrument_key,
-                venue,
-                canonical,
-            )
-            row = await conn.fetchrow(select, strategy_id, instrument_key)
-            assert row is not None
-        quantity, avg, realized, fees = apply_fill_decimal(
-            row["quantity"],
-            row["avg_entry_price"],
-            row["realized_pnl"],
-            row["fees"],
-            _dec(signed_qty),
-            _dec(price),
-            _dec(fee),
-        )
-        updated = await conn.fetchrow(
-            f"{_UPDATE_SQL} RETURNING {_COLUMNS}",
-            strategy_id,
-            instrument_key,
-            quantity,
-            avg,
-            realized,
-            fees,
-        )
-        return dict(updated)
+        await self.apply_batch(conn, batch)
+        row = await conn.fetchrow(_ONE_SQL, strategy_id, instrument)
+        return dict(row)
 
     async def apply_batch(self, conn: asyncpg.Connection, batch: PositionBatch) -> int:
         """Apply every fill of ``batch`` in ``conn``'s transaction, with two round trips
@@ -274,12 +240,7 @@ class PositionStore:
         return len(state)
 
     async def get(self, strategy_id: str, instrument_key: str) -> dict[str, Any] | None:
-        row = await self.pool.fetchrow(
-            f"SELECT {_COLUMNS} FROM unified_positions "
-            "WHERE strategy_id = $1 AND instrument_key = $2",
-            strategy_id,
-            instrument_key,
-        )
+        row = await self.pool.fetchrow(_ONE_SQL, strategy_id, instrument_key)
         return None if row is None else dict(row)
 
     async def all(
