@@ -174,6 +174,21 @@ class FakeOrderService:
         self._maybe_raise("positions")
         return self.position_rows
 
+    async def reconciliation_report(self) -> dict[str, Any]:
+        self.calls.append(("reconciliation_report", None))
+        self._maybe_raise("reconciliation_report")
+        return {
+            "read_at": T0.isoformat(),
+            "venues": {"paper": {"connected": True, "endpoint": "127.0.0.1:8101"}},
+            "unreachable": [],
+            "errors": {},
+            "settled": [],
+            "orders": {"order_id": ["ORD-1"], "venue_key": ["OKX:PERPETUAL:BTC-USDT@LIN"],
+                       "status": ["FILLED"], "quantity": ["0.1"], "filled_quantity": ["0.1"]},
+            "fills": {},
+            "positions": {},
+        }  # fmt: skip
+
     async def health(self) -> dict[str, Any]:
         self._maybe_raise("health")
         return dict(self.health_data)
