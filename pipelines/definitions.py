@@ -6,6 +6,11 @@ import dagster as dg
 
 from pipelines.defs.backtest.assets import BACKTEST_ASSETS
 from pipelines.defs.backtest.schedules import daily_backtest_job, daily_backtest_schedule
+from pipelines.defs.live.assets import LIVE_ASSETS
+from pipelines.defs.live.jobs import live_reconciliation_job, restart_live_daemon
+from pipelines.defs.live.resources import LiveDaemonLauncher, LiveDaemonResource
+from pipelines.defs.live.schedules import live_reconciliation_schedule
+from pipelines.defs.live.sensors import live_daemon_sensor, live_reconciliation_sensor
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.resources import StoresResource
 
@@ -16,8 +21,13 @@ market_data_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*MARKET_DATA_ASSETS, *BACKTEST_ASSETS],
-    jobs=[market_data_job, daily_backtest_job],
-    schedules=[daily_backtest_schedule],
-    resources={"stores": StoresResource()},
+    assets=[*MARKET_DATA_ASSETS, *BACKTEST_ASSETS, *LIVE_ASSETS],
+    jobs=[market_data_job, daily_backtest_job, restart_live_daemon, live_reconciliation_job],
+    schedules=[daily_backtest_schedule, live_reconciliation_schedule],
+    sensors=[live_daemon_sensor, live_reconciliation_sensor],
+    resources={
+        "stores": StoresResource(),
+        "live_daemon": LiveDaemonResource(),
+        "live_daemon_launcher": LiveDaemonLauncher(),
+    },
 )

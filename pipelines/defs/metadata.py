@@ -31,3 +31,21 @@ def table_preview(frame: pl.DataFrame, rows: int = 10) -> dg.TableMetadataValue:
 def artifact_prefix(asset: str, partition_key: str) -> str:
     """Where an asset's committed files for one partition live in the results store."""
     return f"pipeline/{asset}/{partition_key}"
+
+
+def markdown_table(frame: pl.DataFrame, rows: int = 20, empty: str = "(no rows)") -> str:
+    """The first ``rows`` rows as a markdown table (``|`` escaped, null as empty)."""
+    if frame.is_empty():
+        return empty
+
+    def text(value: Any) -> str:
+        return "" if value is None else str(_cell(value)).replace("|", "\\|").replace("\n", " ")
+
+    lines = [
+        "| " + " | ".join(frame.columns) + " |",
+        "|" + "---|" * frame.width,
+        *("| " + " | ".join(text(v) for v in row) + " |" for row in frame.head(rows).rows()),
+    ]
+    if frame.height > rows:
+        lines.append(f"\n({frame.height - rows} more rows)")
+    return "\n".join(lines)

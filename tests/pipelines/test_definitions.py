@@ -8,11 +8,14 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.defs.live.resources import LiveDaemonLauncher, LiveDaemonResource
 from pipelines.defs.resources import StoresResource
 
 ASSETS = ["instruments", "signals", "execution_windows", "tick_windows"]
 RUN_ASSETS = ["backtest_orders", "backtest_fills", "backtest_positions", "backtest_equity_curve"]
-ALL_ASSETS = [*ASSETS, *RUN_ASSETS, "backtest_results"]
+ALL_ASSETS = [*ASSETS, *RUN_ASSETS, "backtest_results"]  # daily partitioned
+RECONCILIATION = ["reconciliation_orders", "reconciliation_fills", "reconciliation_positions"]
+LIVE_ASSETS = ["live_daemon", *RECONCILIATION]  # group live, not partitioned
 UPSTREAM = {
     "instruments": set(),
     "signals": {"instruments"},
@@ -20,6 +23,8 @@ UPSTREAM = {
     "tick_windows": {"execution_windows"},
     **{a: {"instruments", "signals", "tick_windows"} for a in RUN_ASSETS},
     "backtest_results": set(RUN_ASSETS),
+    "live_daemon": set(),
+    **{a: {"live_daemon"} for a in RECONCILIATION},
 }
 CHECKS = {
     "instruments": {"instruments_valid"},
@@ -44,7 +49,7 @@ def test_definitions_are_loadable() -> None:
 def test_the_assets_exist_in_a_chain() -> None:
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == set(ALL_ASSETS)
+    assert keys == set(ALL_ASSETS) | set(LIVE_ASSETS)
     for asset, parents in UPSTREAM.items():
         node = graph.get(dg.AssetKey(asset))
         assert {key.to_user_string() for key in node.parent_keys} == parents
@@ -86,3 +91,64 @@ def test_daily_schedule_runs_the_whole_pipeline_for_yesterday() -> None:
     )
     requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2025-01-15"]
+
+
+# --- the live group -----------------------------------------------------------------------------
+
+
+def test_the_live_group() -> None:
+    graph = defs.resolve_asset_graph()
+    for asset in LIVE_ASSETS:
+        node = graph.get(dg.AssetKey(asset))
+        assert node.group_name == "live", asset
+        assert node.partitions_def is None, asset
+    daemon = graph.get(dg.AssetKey("live_daemon"))
+    assert not daemon.is_materializable  # external: observed, never built
+
+
+@pytest.mark.parametrize("asset", RECONCILIATION)
+def test_every_reconciliation_asset_has_a_no_breaks_check(asset: str) -> None:
+    specs = [s for s in defs.resolve_assets_def(asset).check_specs if s.asset_key.path == [asset]]
+    assert [spec.name for spec in specs] == ["no_breaks"]
+
+
+def test_the_live_jobs() -> None:
+    restart = defs.resolve_job_def("restart_live_daemon")
+    assert [node.name for node in restart.nodes] == ["restart_daemon"]
+    reconcile = defs.resolve_job_def("live_reconciliation_job")
+    assert {k.to_user_string() for k in reconcile.asset_layer.selected_asset_keys} == set(
+        RECONCILIATION
+    )
+
+
+def test_the_live_sensors_and_schedule() -> None:
+    daemon = defs.resolve_sensor_def("live_daemon_sensor")
+    assert daemon.job_name == "restart_live_daemon"
+    assert daemon.minimum_interval_seconds == 30
+    reconcile = defs.resolve_sensor_def("live_reconciliation_sensor")
+    assert reconcile.job_name == "live_reconciliation_job"
+    schedule = defs.resolve_schedule_def("live_reconciliation_schedule")
+    assert schedule.job_name == "live_reconciliation_job"
+    assert schedule.cron_schedule == "*/15 * * * *"
+    assert schedule.execution_timezone == "UTC"
+
+
+def test_live_resources_are_bound_with_environment_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    resources = defs.resources or {}
+    daemon = resources["live_daemon"]
+    assert isinstance(daemon, LiveDaemonResource)
+    assert isinstance(resources["live_daemon_launcher"], LiveDaemonLauncher)
+    monkeypatch.delenv("EXEC_DAEMON_URL", raising=False)
+    monkeypatch.delenv("EXEC_DAEMON_TOKEN", raising=False)
+    assert (daemon.api().base_url, daemon.api().token) == ("http://127.0.0.1:8001", "paper-token")
+    assert daemon.stale_after_secs == 15
+    monkeypatch.setenv("EXEC_DAEMON_URL", "http://daemon.internal:9000/")
+    monkeypatch.setenv("EXEC_DAEMON_TOKEN", "secret-token")
+    assert (daemon.api().base_url, daemon.api().token) == (
+        "http://daemon.internal:9000",
+        "secret-token",
+    )
+    monkeypatch.setenv("DATABASE_URL", "postgresql://oms.internal/oms")
+    assert daemon.oms_url() == "postgresql://oms.internal/oms"
