@@ -8,11 +8,19 @@ process).
   the venue is across a connection);
 - :class:`VenueEvent`: what comes back, per order (the kinds are described in
   :mod:`live_daemon.venues.paper_events`);
-- :class:`VenueError`: a venue that could not start, or was used before it started.
+- :class:`VenueOrderRecord` and :class:`VenueState`: what a venue's own record says of an
+  order, and the whole record at one instant. The venue's record, not the OMS, is the truth
+  about what happened at a venue; the daemon reconciles with it. Quantities are in the
+  venue's units (the daemon converts, as the event consumer does for fills);
+- :class:`VenueError`: a venue that could not start, or was used before it started;
+  :class:`VenueUnavailable`: a venue that cannot answer *now* (not connected, the connection
+  was lost before the answer, no answer in time). It is never an answer: "the venue has no
+  such order" is ``None``, "the venue could not be asked" is this exception.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,10 +33,18 @@ Quote = tuple[Decimal, Decimal, Decimal, Decimal, int]
 """``(bid, bid size, ask, ask size, ts_ns)``, sizes in the venue's units."""
 
 EVENT_KINDS = ("accepted", "filled", "canceled", "rejected")
+ORDER_STATUSES = ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED")
+"""A venue order's status, in the daemon's vocabulary (``OrderStatus`` values)."""
+OPEN_STATUSES = ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED")
 
 
 class VenueError(ExecutionServicesError):
     """The paper venue could not start (or was used before it started)."""
+
+
+class VenueUnavailable(VenueError):
+    """The venue cannot answer now (not connected, connection lost, no answer in time).
+    Never to be read as "the venue has no such order"."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +58,47 @@ class VenueEvent:
     fill: Fill | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class VenueOrderRecord:
+    """One of our orders as the venue's record has it.
+
+    ``status`` is one of :data:`ORDER_STATUSES`; ``quantity`` and ``filled_quantity`` are in
+    the venue's units; ``reason`` says why a CANCELED or REJECTED order ended (``None`` if
+    the venue gave none); ``fills`` are the order's fills in the venue's sequence (empty in
+    :class:`VenueState`, whose fills are listed once, apart)."""
+
+    order_id: str
+    venue_key: str
+    side: str
+    quantity: Decimal
+    status: str
+    filled_quantity: Decimal
+    reason: str | None
+    fills: tuple[Fill, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class VenueState:
+    """The venue's whole record at ``read_at``: every order (without its fills), every
+    fill as ``(venue_key, fill)`` in the venue's sequence, and the position per venue_key
+    (the signed sum of its fills, BUY + and SELL −, venue units). ``last_fill_seq`` is the
+    sequence number of the last fill included: ``fills_since(last_fill_seq)`` continues
+    from there."""
+
+    read_at: dt.datetime
+    orders: list[VenueOrderRecord]
+    fills: list[tuple[str, Fill]]
+    positions: dict[str, Decimal]
+    last_fill_seq: int = 0
+
+
 class VenueGateway(Protocol):
+    instrument_keys: list[str]
+
     def submit(
         self,
         order_id: str,
@@ -59,6 +115,12 @@ class VenueGateway(Protocol):
 
     def last_quote(self, venue_key: str) -> Quote | None: ...
 
+    def is_connected(self, venue_key: str | None = None) -> bool: ...
+
     def order_state(self, order_id: str) -> str | Awaitable[str | None] | None: ...
+
+    async def order_record(self, order_id: str) -> VenueOrderRecord | None: ...
+
+    async def venue_state(self) -> VenueState: ...
 
     def health(self) -> dict[str, Any]: ...
