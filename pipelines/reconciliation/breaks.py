@@ -115,8 +115,8 @@ def order_breaks(
                 detail=pl.format(
                     "the venue has this order ({}, quantity {}, filled {}); the OMS does not",
                     pl.col("reported"),
-                    decimal_text(pl.col("quantity")),
-                    decimal_text(pl.col("filled_quantity")),
+                    decimal_text(pl.col("quantity")).fill_null("unknown"),
+                    decimal_text(pl.col("filled_quantity")).fill_null("unknown"),
                 ),
             ),
             _rows(

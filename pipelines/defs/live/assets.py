@@ -57,14 +57,17 @@ def reconciliation_prefix(read_at: dt.datetime) -> str:
     return f"{RESULTS_PREFIX}/{read_at.astimezone(dt.UTC):%Y-%m-%dT%H%M%S.%fZ}"
 
 
-def _unreachable_message(record: VenueRecord, url: str) -> str:
-    named = [
-        f"{name} ({(record.venues.get(name) or {}).get('endpoint') or 'endpoint unknown'})"
-        for name in record.unreachable
-    ]
+def _unreachable_message(body: dict[str, Any], url: str) -> str:
+    """Names each venue the daemon could not read, with its endpoint and the reason given."""
+    venues, errors = body.get("venues") or {}, body.get("errors") or {}
+    named = []
+    for name in body["unreachable"]:
+        endpoint = (venues.get(name) or {}).get("endpoint") or "endpoint unknown"
+        reason = f": {errors[name]}" if errors.get(name) else ""
+        named.append(f"{name} ({endpoint}){reason}")
     return (
         f"reconciliation not done, no breaks table written: the daemon at {url} could not "
-        f"read the venues {', '.join(named)}"
+        f"read the venues {'; '.join(named)}"
     )
 
 
@@ -120,12 +123,12 @@ def live_reconciliation(
             description=f"reconciliation not done, no breaks table written: {exc}",
             metadata={"url": url},
         ) from None
-    record = venue_record_from_json(body, url)
-    if record.unreachable:
+    if body.get("unreachable"):  # before parsing: an unreachable venue comes with no record
         raise dg.Failure(
-            description=_unreachable_message(record, url),
-            metadata={"url": url, "unreachable": dg.MetadataValue.json(record.unreachable)},
+            description=_unreachable_message(body, url),
+            metadata={"url": url, "unreachable": dg.MetadataValue.json(body["unreachable"])},
         )
+    record = venue_record_from_json(body, url)
     venue_s = time.perf_counter() - started
     context.log.info(
         f"reconciliation_venue_read_done read_at={record.read_at.isoformat()} "

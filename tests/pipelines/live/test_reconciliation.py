@@ -124,11 +124,15 @@ def test_an_unreachable_daemon_fails_naming_the_url_and_writes_nothing(
 def test_a_venue_the_daemon_could_not_read_fails_naming_it_and_writes_nothing(
     oms_database_url: str, stores: StoresResource, fake_daemon: FakeDaemon
 ) -> None:
-    fake_daemon.reconciliation = venue_answer([], [], [], unreachable=["bybit"])
+    # as the daemon answers then: no read_at and no record, the reason in "errors"
+    fake_daemon.reconciliation = venue_answer([], [], []) | {
+        "unreachable": ["bybit"], "errors": {"bybit": "not connected"}, "read_at": None,
+        "orders": {}, "fills": {}, "positions": {},
+    }  # fmt: skip
     result = materialize(daemon_for(oms_database_url, fake_daemon.url), stores)
     assert not result.success
     text = failure_text(result)
-    assert "could not read the venues bybit (wss://bybit.test)" in text
+    assert "could not read the venues bybit (wss://bybit.test): not connected" in text
     assert fake_daemon.url in text
     assert written(stores) == []
 
