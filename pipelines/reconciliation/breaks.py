@@ -8,12 +8,15 @@ so anything the OMS learnt after ``read_at`` is not a break:
 * OMS fills with ``ts`` after ``read_at`` are not expected at the venue, and the OMS
   position is taken back to ``read_at`` by subtracting them before it meets the venue's.
 
-Break types — orders: ``missing_in_oms``, ``missing_at_venue`` (routed, not REJECTED,
-created by ``read_at``), ``status_mismatch`` (both open is compatible: SUBMITTED vs
-ACCEPTED), ``filled_quantity_mismatch``; fills: ``fill_missing`` (the venue's fill is not in
-the OMS), ``fill_missing_at_venue``, ``fill_mismatch`` (quantity, price or order);
-positions: ``position_mismatch`` per concrete venue key, both the OMS (sum over strategies)
-against the venue and the OMS positions against the signed sum of the OMS's own fills.
+Break types — orders: ``missing_in_oms``; ``missing_at_venue`` (routed, created by
+``read_at``, neither REJECTED nor CANCELED with nothing filled: the daemon closes an
+in-flight order its venue never had as CANCELED "not found at the venue", nothing happened
+to it anywhere, and it must not stay a break in every later run); ``status_mismatch`` (two
+open statuses are compatible: SUBMITTED vs ACCEPTED); ``filled_quantity_mismatch``. Fills:
+``fill_missing`` (the venue's fill is not in the OMS), ``fill_missing_at_venue``,
+``fill_mismatch`` (quantity, price or order). Positions: ``position_mismatch`` per concrete
+venue key, both the OMS (sum over strategies) against the venue and the OMS positions
+against the signed sum of the OMS's own fills.
 """
 
 from __future__ import annotations
@@ -91,10 +94,11 @@ def order_breaks(
         reported=pl.col("status"), status=pl.col("status").replace(VENUE_STATUS_ALIASES)
     )
     missing_in_oms = venue.join(oms_orders.select("order_id"), on="order_id", how="anti")
+    never_worked = (pl.col("status") == "REJECTED") | (
+        (pl.col("status") == "CANCELED") & (pl.col("filled_quantity") == _ZERO)
+    )
     expected = oms_orders.filter(
-        pl.col("venue_key").is_not_null()
-        & (pl.col("status") != "REJECTED")
-        & (pl.col("created_at") <= read_at)
+        pl.col("venue_key").is_not_null() & ~never_worked & (pl.col("created_at") <= read_at)
     )
     missing_at_venue = expected.join(venue.select("order_id"), on="order_id", how="anti")
     matched = oms_orders.join(venue, on="order_id", how="inner", suffix="_venue")

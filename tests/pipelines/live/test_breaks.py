@@ -91,16 +91,19 @@ def test_missing_in_oms() -> None:
     )
 
 
-def test_missing_at_venue_only_for_routed_not_rejected_orders_created_before_read_at() -> None:
+def test_missing_at_venue_only_for_routed_orders_that_worked_created_before_read_at() -> None:
     oms = oms_orders(
         oms_order("routed", status="SUBMITTED", filled_quantity="0"),
         oms_order("rejected", status="REJECTED", filled_quantity="0"),
+        oms_order("closed_unseen", status="CANCELED", filled_quantity="0"),  # settled earlier
+        oms_order("cancelled_after_a_fill", status="CANCELED", filled_quantity="0.1"),
         oms_order("never_routed", venue_key=None, status="RECEIVED", filled_quantity="0"),
         oms_order("too_new", status="SUBMITTED", created_at=after(1), updated_at=after(1)),
     )
     breaks = order_breaks(oms, venue_orders(), READ_AT).breaks
     assert rows(breaks, "break_type", "order_id", "venue_key", "oms_value") == [
-        ("missing_at_venue", "routed", BTC_OKX, "SUBMITTED")
+        ("missing_at_venue", "cancelled_after_a_fill", BTC_OKX, "CANCELED"),
+        ("missing_at_venue", "routed", BTC_OKX, "SUBMITTED"),
     ]
     assert breaks["detail"][0] == "routed to the venue, not in its record"
 
