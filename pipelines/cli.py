@@ -23,6 +23,8 @@ from execution_core.ticks.converters import binance, tardis
 from execution_core.ticks.schema import TickKind
 from execution_core.ticks.writer import write_tick_day
 from pipelines.defs.backtest.assets import BACKTEST_ASSETS
+from pipelines.defs.live.assets import LIVE_ASSETS, RECONCILIATION_TABLES
+from pipelines.defs.live.resources import LiveDaemonResource
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.metadata import artifact_prefix
 from pipelines.defs.resources import StoresResource, read_reference_source
@@ -154,6 +156,46 @@ def generate_demo(
 ) -> None:
     """Only generate the demo data into the tick and signal stores."""
     generate(dt.date.fromisoformat(day), scale, seed, stores_from_config(config))
+
+
+@app.command("live-reconcile")
+def live_reconcile(
+    daemon_url: Annotated[
+        str | None, typer.Option(help="The daemon's API (default: EXEC_DAEMON_URL or :8001).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Materialize the live reconciliation assets once (the daemon settles what it can, then
+    the OMS is compared with every venue's own record) and print the breaks per table."""
+    daemon = LiveDaemonResource(api_url=daemon_url) if daemon_url else LiveDaemonResource()
+    stores = stores_from_config(config)
+    result = dg.materialize(
+        LIVE_ASSETS,
+        selection=list(RECONCILIATION_TABLES),
+        instance=_instance(),
+        resources={"stores": stores, "live_daemon": daemon},
+        raise_on_error=False,
+    )
+    if not result.success:
+        raise typer.Exit(code=_fail(f"reconciliation failed: {_failure_message(result)}"))
+    materialized = {
+        m.asset_key.path[-1]: m.metadata
+        for m in result.asset_materializations_for_node("live_reconciliation")
+    }
+    total = 0
+    for key in RECONCILIATION_TABLES:
+        metadata = materialized[key]
+        n_breaks = int(str(metadata["n_breaks"].value))
+        total += n_breaks
+        typer.echo(
+            f"{key}: {n_breaks} breaks {metadata['breaks_by_type'].value} "
+            f"(compared {metadata['rows_compared'].value}; settled by the daemon: "
+            f"{metadata['n_settled'].value})"
+        )
+    location = str(materialized["reconciliation_orders"]["location"].value)
+    typer.echo(f"reconciliation: {total} breaks; tables in {location.rsplit('/', 1)[0]}/")
+    if total:
+        raise typer.Exit(code=1)
 
 
 CONVERTERS = {

