@@ -33,6 +33,7 @@ from live_daemon.supervision import (
     DatabaseOwnership,
     Heartbeat,
 )
+from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.process import VenueProcessGateway
 
 log = logging.getLogger(__name__)
@@ -115,13 +116,27 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             positions = UnifiedPositionTracker(position_store)
             orchestrator_box: list[LiveExecutionOrchestrator] = []
             # The paper venue runs in a process of its own (live_daemon.venues.host).
+            # It listens on venue_host:venue_port and outlives the daemon; the daemon is its
+            # client: starts it if nothing listens (venue_autostart), reconnects when the
+            # connection is lost, and hears of it through on_venue_connection.
             gateway = VenueProcessGateway(
-                settings.ticks_store_url,
-                settings.instruments,
-                settings.replay_day,
+                VenueHostConfig(
+                    ticks_store_url=settings.ticks_store_url,
+                    instruments=settings.instruments,
+                    day=settings.replay_day,
+                    speed=settings.replay_speed,
+                    log_level=settings.log_level,
+                    host=settings.venue_host,
+                    port=settings.venue_port,
+                    state_dir=settings.venue_dir,
+                ),
                 on_event=lambda e: orchestrator_box[0].on_venue_event(e),
-                speed=settings.replay_speed,
-                log_level=settings.log_level,
+                on_connection=lambda up: getattr(
+                    orchestrator_box[0], "on_venue_connection", lambda _: None
+                )(up),
+                autostart=settings.venue_autostart,
+                start_timeout_secs=settings.venue_start_timeout_secs,
+                reconnect_max_secs=settings.venue_reconnect_max_secs,
             )
             holder_gateway.append(gateway)
             risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)

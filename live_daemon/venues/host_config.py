@@ -1,16 +1,20 @@
-"""What the venue host process (:mod:`live_daemon.venues.host`) is started with: JSON on
-its command line. Its own module so that the daemon, which builds it, imports nothing of
-the venue itself (nor NautilusTrader)."""
+"""What the paper venue process (``exec-venue paper``, :mod:`live_daemon.venues.cli`) runs
+with: where it listens, where it keeps its record, what it replays. Its own module so that
+the daemon, which builds it (and passes it as ``--config-json`` when it starts the venue
+itself), imports nothing of the venue (nor NautilusTrader)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+DEFAULT_VENUE_PORT = 8101
+
 
 class VenueHostConfig(BaseModel):
-    """What the host needs to build its paper venue (JSON on its command line)."""
+    """The paper venue's settings (JSON on its command line when the daemon starts it)."""
 
     ticks_store_url: str
     instruments: list[str] = Field(min_length=1)
@@ -19,7 +23,20 @@ class VenueHostConfig(BaseModel):
     start_offset_secs: float = 0.0
     log_level: str = "INFO"
     nautilus_log_level: str = "WARNING"
-    start_timeout_secs: float = Field(default=30.0, gt=0)
+    start_timeout_secs: float = Field(
+        default=30.0, gt=0, description="how long the node may take to connect its clients"
+    )
     # The paper venue stands in for a venue across the network: on a shared machine it
     # yields the CPU to the daemon and PostgreSQL, whose order path it must not slow down.
     nice: int = Field(default=10, ge=0, le=19)
+    host: str = Field(default="127.0.0.1", description="the address the venue listens on")
+    port: int = Field(default=DEFAULT_VENUE_PORT, ge=1, le=65535)
+    state_dir: Path = Field(
+        default=Path("runtime/venues/paper"),
+        description="the venue's record, key, lock, pid file and log "
+        "(live_daemon.venues.state_dir)",
+    )
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.host}:{self.port}"

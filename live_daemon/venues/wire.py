@@ -1,26 +1,46 @@
-"""Frames between the daemon and its venue host process (:mod:`live_daemon.venues.host`).
+"""Frames between the daemon (:mod:`live_daemon.venues.process`) and its venue
+(:mod:`live_daemon.venues.host`), over TCP.
 
-A frame is a 4-byte big-endian length and a pickled tuple ``(kind, *fields)``. Pickle is
-safe here because both ends are this package, on a ``socketpair`` the daemon creates and
-hands only to the child it spawns (never a listening socket). :class:`FrameProtocol` is an
+A frame is a 4-byte big-endian length and a pickled tuple ``(kind, *fields)``. Pickle runs
+code chosen by the sender, so a frame is parsed only from a peer that has proved it holds
+the venue's key (:mod:`live_daemon.venues.auth`), on both ends: the handshake runs on the
+raw socket before a :class:`FrameProtocol` is attached to it. :class:`FrameProtocol` is an
 asyncio protocol: it buffers what arrives and hands every complete frame to ``on_frame``,
-so a burst of events costs one read, not two awaits per event.
+so a burst of events costs one read, not two awaits per event; what is sent in one turn of
+the loop leaves in one write.
 
-Messages, daemon → host:
+Messages, daemon → venue:
 
-- ``("submit", order_id, venue_key, side, quantity, order_type, price, algorithm, params)``
-- ``("cancel", order_id)``
-- ``("order_state", request_id, order_id)``, answered by ``("order_state", request_id, state)``
-- ``("stop",)``: stop the node and exit (so does the end of the connection)
+- ``("submit", order_id, venue_key, side, quantity, order_type, price, algorithm, params)``:
+  answered by events. An order id the venue already knows is not traded again; the venue
+  answers with the order's state as events (``detail["replayed"]``);
+- ``("cancel", order_id)``: answered by a ``canceled`` event (or the order's state, if the
+  venue no longer trades it);
+- ``("request", request_id, name, *args)``, answered by ``("answer", request_id, value)``
+  or ``("error", request_id, message)``, from the venue's record. The values are in the
+  packed form of :mod:`live_daemon.venues.record_codec` (the daemon decodes them):
 
-host → daemon:
+  - ``order_record(order_id)`` → ``(orders, fills)`` (no order row: the venue never got it);
+  - ``open_orders()`` → ``(orders, fills)``;
+  - ``fills_since(seq)`` → ``fills`` (with their sequence numbers);
+  - ``positions()`` → ``[(venue_key, quantity)]``;
+  - ``venue_state()`` → ``(read_at_ns, orders, fills, positions, last_fill_seq)``.
 
-- ``("ready", health)`` once the node is up with a quote per instrument, or
-  ``("failed", message)`` if it could not start;
-- ``("event", VenueEvent)`` per order event, in the node's order;
+venue → daemon:
+
+- ``("hello", info)`` right after the handshake: ``pid``, ``state``
+  (``starting``/``ready``/``failed``), ``instruments``, ``day``, ``speed``, ``record``;
+- ``("ready", health)`` once the node is up, right after a ``quotes`` frame holding every
+  book (at once, for a daemon that connects to a venue already up), or ``("failed",
+  message)`` if the node could not start (the venue then exits);
+- ``("event", VenueEvent)`` per order event, in the node's order, each one already in the
+  venue's record (a fill's ``detail["fill_seq"]`` is its sequence number there);
 - ``("quotes", {venue_key: (bid, bid_size, ask, ask_size, ts_ns)})``: the quotes that
   changed since the last such frame (sizes in venue units);
-- ``("health", dict)`` every half second.
+- ``("health", dict)`` every half second;
+- ``("answer", ...)`` / ``("error", ...)`` as above;
+- ``("replaced", peer)`` just before the venue closes this connection because another
+  client connected (the newest wins): the client stops reconnecting.
 """
 
 from __future__ import annotations

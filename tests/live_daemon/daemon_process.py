@@ -1,4 +1,5 @@
-"""Run the real daemon (``exec-live``) as a subprocess for end-to-end tests."""
+"""Run the real daemon (``exec-live``) as a subprocess for end-to-end tests, and the paper
+venue it starts (``exec-venue paper``, which outlives it: :func:`stop_venue`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import httpx
 
 TOKEN = "test-token-1234"
 VENV_BIN = Path(sys.executable).parent
+EXEC_VENUE = VENV_BIN / "exec-venue"
 
 
 def free_port() -> int:
@@ -40,10 +42,40 @@ def publish_ticks(root: Path) -> Path:
     return root / "ticks"
 
 
+def stop_venue(state_dir: Path, timeout: float = 60.0) -> None:
+    """Stop the venue running on ``state_dir`` (``exec-venue stop``: SIGTERM, then wait;
+    nothing if none runs) and check that none is left."""
+    from live_daemon.venues.state_dir import VenueDir
+
+    result = subprocess.run(
+        [str(EXEC_VENUE), "stop", "--dir", str(state_dir), "--timeout", str(timeout)],
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+    )
+    assert result.returncode == 0, f"exec-venue stop --dir {state_dir}: {result.stderr}"
+    assert VenueDir(state_dir).running_pid() is None, f"a venue still runs on {state_dir}"
+
+
 class Daemon:
-    def __init__(self, database_url: str, ticks: Path, workdir: Path, **env: str) -> None:
+    """``exec-live`` in ``workdir``, with a paper venue of its own: a free port (or
+    ``venue_port``: a restarted daemon finds the venue its predecessor left running) and
+    its record in ``workdir/venue`` (``EXEC_DAEMON_VENUE_PORT``/``_DIR`` in ``env`` win).
+    The daemon starts the venue; the venue outlives it: :meth:`stop_venue` in teardown."""
+
+    def __init__(
+        self,
+        database_url: str,
+        ticks: Path,
+        workdir: Path,
+        *,
+        venue_port: int | None = None,
+        **env: str,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.venue_port = int(env.get("EXEC_DAEMON_VENUE_PORT") or venue_port or free_port())
+        self.venue_dir = Path(env.get("EXEC_DAEMON_VENUE_DIR") or workdir / "venue").absolute()
         self.env = os.environ | {
             "DATABASE_URL": database_url,
             "EXEC_DAEMON_PORT": str(self.port),
@@ -51,6 +83,8 @@ class Daemon:
             "EXEC_TICKS_STORE_URL": ticks.as_uri(),
             "EXEC_DAEMON_REPLAY_SPEED": "10",
             "EXEC_DAEMON_LOG_LEVEL": "WARNING",
+            "EXEC_DAEMON_VENUE_PORT": str(self.venue_port),
+            "EXEC_DAEMON_VENUE_DIR": str(self.venue_dir),
             **env,
         }
         self.workdir = workdir
@@ -88,3 +122,24 @@ class Daemon:
             self.process.send_signal(signal.SIGTERM)
             return self.process.wait(timeout=60)
         return self.process.returncode
+
+    def venue_pid(self) -> int | None:
+        """The pid of the venue running on this daemon's venue directory, if one runs."""
+        from live_daemon.venues.state_dir import VenueDir
+
+        return VenueDir(self.venue_dir).running_pid()
+
+    def kill_venue(self) -> int:
+        """SIGKILL the venue; returns its pid once it is gone."""
+        import psutil
+
+        pid = self.venue_pid()
+        assert pid is not None, f"no venue runs on {self.venue_dir}"
+        process = psutil.Process(pid)
+        process.kill()
+        process.wait(timeout=30)
+        return pid
+
+    def stop_venue(self) -> None:
+        """Stop the venue (it outlives the daemon) and check that none is left."""
+        stop_venue(self.venue_dir)

@@ -1,0 +1,62 @@
+"""Starting the paper venue from the daemon (``venue_autostart``): ``exec-venue paper
+--config-json …``, detached.
+
+Detached, because a venue outlives its client: in a session of its own
+(``start_new_session``: a Ctrl-C or a SIGKILL of the daemon's process group does not reach
+it), with no pipe to the daemon (output appended to ``<state_dir>/venue.log``), stdin from
+``/dev/null``. The daemon keeps the ``Popen`` only to notice an early exit and reap it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections import deque
+from pathlib import Path
+
+from live_daemon.venues.host_config import VenueHostConfig
+from live_daemon.venues.state_dir import VenueDir
+
+log = logging.getLogger(__name__)
+
+
+def venue_command(config: VenueHostConfig) -> list[str]:
+    """``exec-venue paper --config-json …`` (the script beside this interpreter, else the
+    same module through ``python -m``), with the directory made absolute."""
+    absolute = config.model_copy(update={"state_dir": config.state_dir.resolve()})
+    script = Path(sys.executable).with_name("exec-venue")
+    program = [str(script)] if script.exists() else [sys.executable, "-m", "live_daemon.venues.cli"]
+    return [*program, "paper", "--config-json", absolute.model_dump_json()]
+
+
+def launch(config: VenueHostConfig) -> subprocess.Popen[bytes]:
+    venue_dir = VenueDir(config.state_dir.resolve())
+    venue_dir.path.mkdir(parents=True, exist_ok=True)
+    with open(venue_dir.log, "ab") as output:
+        process = subprocess.Popen(
+            venue_command(config),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=os.environ.copy(),
+        )
+    log.info(
+        "venue_launched pid=%d endpoint=%s dir=%s log=%s",
+        process.pid,
+        config.endpoint,
+        venue_dir.path,
+        venue_dir.log,
+    )
+    return process
+
+
+def log_tail(path: Path, lines: int = 5) -> str:
+    """The last ``lines`` lines of a log, for an error message ('' if there is none)."""
+    try:
+        with open(path, errors="replace") as text:
+            return "".join(deque(text, maxlen=lines)).strip()
+    except FileNotFoundError:
+        return ""
