@@ -2,7 +2,10 @@
 execution algorithm over HTTP, print their fills and the positions, stop it cleanly.
 
 It replays the demo day that ``exec-services demo`` wrote to ``runtime/store/ticks``; the
-OMS is the embedded PostgreSQL in ``runtime/pg`` (or ``DATABASE_URL``).
+OMS is the embedded PostgreSQL in ``runtime/pg`` (or ``DATABASE_URL``). The daemon starts
+the paper venue (``exec-venue paper``, its record in ``runtime/venues/paper``), which
+outlives it by design; the demo stops it at the end (``exec-venue stop``), unless it was
+running before the demo began.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ ORDERS = [
 ]  # fmt: skip
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+def _wait_healthy(process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
@@ -55,10 +58,25 @@ def _final(client: httpx.Client, operation_id: str, timeout: float = 60) -> dict
     return body
 
 
+def _stop_venue(venue_dir: Path) -> None:
+    """``exec-venue stop`` on the venue the daemon started."""
+    stop = [str(Path(sys.executable).parent / "exec-venue"), "stop", "--dir", str(venue_dir)]
+    code = subprocess.run(stop, check=False).returncode
+    if code != 0:
+        print(f"the paper venue on {venue_dir} did not stop (exit code {code})")  # noqa: T201
+
+
 def main() -> None:
+    from live_daemon.settings import load_settings
+    from live_daemon.venues.state_dir import VenueDir
+
+    settings = load_settings()
+    venue_dir = settings.venue_dir
+    venue_was_running = VenueDir(venue_dir.resolve()).running_pid() is not None
     daemon = subprocess.Popen([str(Path(sys.executable).parent / "exec-live")])
     try:
-        _wait_healthy(daemon)
+        # the daemon waits for its venue (venue_start_timeout_secs), then for PostgreSQL
+        _wait_healthy(daemon, settings.venue_start_timeout_secs + 120)
         print(f"live daemon (paper mode) on {URL}")  # noqa: T201 - a CLI's output
         run = uuid.uuid4().hex[:8]
         headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -90,6 +108,8 @@ def main() -> None:
         code = daemon.wait(timeout=60)
         # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -15 is the clean exit
         print(f"daemon stopped ({'cleanly' if code in (0, -15) else f'exit code {code}'})")  # noqa: T201
+        if not venue_was_running:
+            _stop_venue(venue_dir)
 
 
 if __name__ == "__main__":
