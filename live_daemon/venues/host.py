@@ -115,8 +115,8 @@ class VenueHost:
             log.warning("venue_restart_closed_open_orders count=%d", len(closed))
         serving = asyncio.create_task(server.serve(), name="venue-accept")
         try:
-            if not await self._start_node():
-                return 1
+            if not await self._start_node():  # it failed, or was asked to stop meanwhile
+                return 1 if self.failure is not None else 0
             pusher = asyncio.create_task(self._push_state(), name="venue-push")
             try:
                 await self._stop.wait()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 import threading
 import time
@@ -16,7 +17,7 @@ import asyncpg
 import psutil
 import pytest
 
-from tests.live_daemon.daemon_process import Daemon, publish_ticks
+from tests.live_daemon.daemon_process import VENV_BIN, Daemon, publish_ticks
 
 pytestmark = pytest.mark.slow
 
@@ -148,6 +149,35 @@ def test_idempotency_over_http(daemon: Daemon) -> None:
         assert first.json()["order_id"] == again.json()["order_id"]
         conflict = client.post("/api/orders", json=order("idem-1", quantity="0.02"))
         assert conflict.status_code == 409
+
+
+def test_the_venue_start_timeout_setting_is_honoured(
+    oms_database_url: str, ticks: Path, tmp_path: Path
+) -> None:
+    """EXEC_DAEMON_VENUE_START_TIMEOUT_SECS is how long the daemon waits for its venue (it
+    was a fixed 90 s, which failed `make demo` on a busy machine): tiny here, with nothing
+    to wait for (no autostart, nothing listening), the daemon stops and names the setting."""
+    daemon = Daemon(
+        oms_database_url,
+        ticks,
+        tmp_path,
+        EXEC_DAEMON_VENUE_AUTOSTART="false",
+        EXEC_DAEMON_VENUE_START_TIMEOUT_SECS="0.5",
+    )
+    result = subprocess.run(
+        [str(VENV_BIN / "exec-live")],
+        env=daemon.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "the paper venue was not ready after 0.5s" in output, output
+    assert f"a connection to 127.0.0.1:{daemon.venue_port}" in output, output
+    assert "EXEC_DAEMON_VENUE_START_TIMEOUT_SECS" in output, output
+    assert daemon.venue_pid() is None  # nothing was started
 
 
 def test_sigkill_while_streaming_loses_nothing_and_sends_nothing_twice(
