@@ -4,14 +4,14 @@
     .venv/bin/python bench/live_orders.py --paced 2000 --unpaced 10000 --concurrency 64
 
 Starts PostgreSQL (pgserver, synchronous_commit on) and the daemon (``exec-live``, which
-spawns its paper venue process) on a free loopback port, and submits NORMAL market orders
-on ANY venue (small, alternating sides, 50 strategies) with a lean HTTP/1.1 client on uvloop
-(``http_load.py``): first ``--warmup`` orders at ``--rate`` (not measured: the first seconds
-after a start are slower while the processes warm up), then ``--paced`` orders at
-``--rate`` (submit→ack latency at the client), then ``--unpaced`` orders as fast as
-``--concurrency`` connections allow (throughput). Then it waits until every order is
-final in PostgreSQL (``final_after_s``: how far the venue side lags behind the API) and
-counts the rows. ``server_ack_share`` is the daemon's own submit→ack histogram over the
+starts its paper venue process, stopped at the end) on free loopback ports, and submits
+NORMAL market orders on ANY venue (small, alternating sides, 50 strategies) with a lean
+HTTP/1.1 client on uvloop (``http_load.py``): first ``--warmup`` orders at ``--rate`` (not
+measured: the first seconds after a start are slower while the processes warm up), then
+``--paced`` orders at ``--rate`` (submit→ack latency at the client), then ``--unpaced``
+orders as fast as ``--concurrency`` connections allow (throughput). Then it waits until
+every order is final in PostgreSQL (``final_after_s``: how far the venue side lags behind
+the API) and counts the rows. ``server_ack_share`` is the daemon's own submit→ack histogram over the
 warm-up and paced runs (share of orders at or under each bound). ``cpu_steal_pct`` is the
 share of CPU time the hypervisor took from this VM during the paced and unpaced runs
 (``/proc/stat``; null elsewhere): on a shared VM, a run with steal is not comparable to one
@@ -190,9 +190,13 @@ def main() -> None:
     server = pgserver.get_server(str(BENCH / "pg"), cleanup_mode="stop")
     database_url = server.get_uri()
     port = free_port()
+    venue_dir = BENCH / "venue"  # the paper venue the daemon starts: a fresh record per run
+    shutil.rmtree(venue_dir, ignore_errors=True)
     env = os.environ | {
         "DATABASE_URL": database_url,
         "EXEC_DAEMON_PORT": str(port),
+        "EXEC_DAEMON_VENUE_PORT": str(free_port()),
+        "EXEC_DAEMON_VENUE_DIR": str(venue_dir),
         "EXEC_DAEMON_TOKEN": TOKEN,
         "EXEC_TICKS_STORE_URL": ticks.as_uri(),
         "EXEC_DAEMON_LOG_LEVEL": os.environ.get("BENCH_DAEMON_LOG_LEVEL", "WARNING"),
@@ -203,7 +207,7 @@ def main() -> None:
     daemon = subprocess.Popen([str(REPO / ".venv" / "bin" / "exec-live")], env=env, cwd=BENCH)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 420  # the daemon waits up to 300 s for its venue
         while True:
             try:
                 if httpx.get(url + "/api/health", timeout=1).status_code == 200:
@@ -236,6 +240,9 @@ def main() -> None:
     finally:
         daemon.send_signal(signal.SIGTERM)
         daemon.wait(timeout=60)
+        # the venue outlives the daemon by design: stop it too
+        venue_stop = [str(REPO / ".venv" / "bin" / "exec-venue"), "stop", "--dir", str(venue_dir)]
+        subprocess.run(venue_stop, check=False, capture_output=True)
         server.cleanup()
     result = {
         "orders": args.warmup + args.paced + args.unpaced,
