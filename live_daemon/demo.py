@@ -1,5 +1,8 @@
 """The live half of ``make demo``: start the daemon in paper mode, send one order per
-execution algorithm over HTTP, print their fills and the positions, stop it cleanly.
+execution algorithm over HTTP, print their fills and the positions, reconcile the OMS with
+the venue's own record once (the Dagster reconciliation assets, run by
+``exec-services live-reconcile`` in a process of its own: the daemon never imports the
+pipelines), and stop it cleanly.
 
 It replays the demo day that ``exec-services demo`` wrote to ``runtime/store/ticks``; the
 OMS is the embedded PostgreSQL in ``runtime/pg`` (or ``DATABASE_URL``). The daemon starts
@@ -66,6 +69,14 @@ def _stop_venue(venue_dir: Path) -> None:
         print(f"the paper venue on {venue_dir} did not stop (exit code {code})")  # noqa: T201
 
 
+def _reconcile() -> int:
+    """The reconciliation assets, once, against this daemon; prints the breaks per table."""
+    command = [str(Path(sys.executable).parent / "exec-services"), "live-reconcile",
+               "--daemon-url", URL]  # fmt: skip
+    print("reconciling the OMS with the venue's own record (Dagster assets):")  # noqa: T201
+    return subprocess.run(command, check=False).returncode
+
+
 def main() -> None:
     from live_daemon.settings import load_settings
     from live_daemon.venues.state_dir import VenueDir
@@ -103,6 +114,9 @@ def main() -> None:
             for row in client.get("/api/positions").json():
                 if row.get("scope") == "aggregate":
                     print(json.dumps({k: row[k] for k in shown if k in row}))  # noqa: T201
+        reconciled = _reconcile()
+        if reconciled != 0:
+            raise SystemExit(f"reconciliation found breaks or failed (exit code {reconciled})")
     finally:
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=60)
