@@ -124,10 +124,10 @@ class LiveExecutionOrchestrator:
         if self.heartbeat is not None:
             await self.heartbeat.record_event(kind, venue=venue, detail=detail)
 
-    async def reconcile(self, reason: str) -> Reconciliation:
+    async def reconcile(self, reason: str, *, whole_record: bool = False) -> Reconciliation:
         """Settle the OMS against the venue's record (see :mod:`live_daemon.reconciliation`)."""
         async with self._reconciling:
-            return await self.reconciler.reconcile(reason)
+            return await self.reconciler.reconcile(reason, whole_record=whole_record)
 
     # --- the order path --------------------------------------------------------------------
     async def submit(self, request: OrderRequest) -> tuple[OrderRecord, bool]:
@@ -356,7 +356,7 @@ class LiveExecutionOrchestrator:
             "positions": {},
         }
         try:
-            result = await self.reconcile("requested")
+            result = await self.reconcile("requested", whole_record=True)
         except VenueError as exc:
             log.error("reconciliation_venue_unreachable venue=paper error=%s", exc)
             report.update(unreachable=["paper"], errors={"paper": str(exc)})

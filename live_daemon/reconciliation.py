@@ -8,7 +8,11 @@ Dagster reconciliation run asks for it (``POST /api/reconciliation/run``). It:
 
 1. takes the OMS's in-flight orders *before* it reads the venue, so an order recorded
    meanwhile is never mistaken for one the venue lost;
-2. reads the venue's whole record once (:meth:`VenueGateway.venue_state`);
+2. reads the venue's record: at startup and on a reconnection only the in-flight orders'
+   (:meth:`VenueGateway.order_record`, with their fills: what a crash or an outage can have
+   left open costs as much as it left, whatever the venue's history), for a requested run
+   the whole record once (:meth:`VenueGateway.venue_state`), which the run compares with
+   the OMS;
 3. settles what is certain, through the same path live venue events take
    (:class:`~live_daemon.venue_events.VenueEventConsumer`: fills stored once, positions
    moved in the same transaction, risk book and metrics after the commit):
@@ -27,6 +31,8 @@ nothing: an unreachable venue is never read as an empty one.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,11 +43,12 @@ from execution_core.instruments.reference import InstrumentReference
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderStatus
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.venue_events import VenueEventConsumer
-from live_daemon.venues.gateway import VenueEvent, VenueGateway, VenueState
+from live_daemon.venues.gateway import VenueEvent, VenueGateway, VenueOrderRecord, VenueState
 
 log = logging.getLogger(__name__)
 
 NEVER_SENT = "the daemon stopped before processing it; never sent"
+RECORD_REQUESTS_AT_ONCE = 200  # order records asked of the venue concurrently
 NOT_AT_VENUE = "not found at the venue"
 
 _OMS_ORDERS_SQL = """
@@ -94,9 +101,14 @@ class VenueReconciler:
         self.oms, self.gateway, self.venue_events = oms, gateway, venue_events
         self.reference = reference
 
-    async def reconcile(self, reason: str) -> Reconciliation:
+    async def reconcile(self, reason: str, *, whole_record: bool = False) -> Reconciliation:
+        """Settle the in-flight orders (and, with ``whole_record``, every fill the OMS
+        lacks) from the venue's record; see the module docstring."""
         in_flight = await self.oms.in_flight(include_received=True)  # before the venue read
-        state = await self.gateway.venue_state()  # raises if the venue cannot be read
+        if whole_record:
+            state = await self.gateway.venue_state()  # raises if the venue cannot be read
+        else:
+            state = await self._in_flight_records(in_flight)
         settled = await self._close_never_sent(in_flight)
         events, fill_settlements = await self._missing_fills(state)
         settled += fill_settlements
@@ -134,6 +146,19 @@ class VenueReconciler:
                 sum(s.kind == "status_resolved" for s in settled),
             )
         return Reconciliation(reason, state, settled)
+
+    async def _in_flight_records(self, in_flight: list[OrderRecord]) -> VenueState:
+        """The venue's record of the in-flight orders it has, with their fills (asked
+        :data:`RECORD_REQUESTS_AT_ONCE` at a time)."""
+        read_at = dt.datetime.now(dt.UTC)
+        sent = [r.order_id for r in in_flight if r.status is not OrderStatus.RECEIVED]
+        records: list[VenueOrderRecord] = []
+        for start in range(0, len(sent), RECORD_REQUESTS_AT_ONCE):
+            chunk = sent[start : start + RECORD_REQUESTS_AT_ONCE]
+            answers = await asyncio.gather(*(self.gateway.order_record(o) for o in chunk))
+            records.extend(a for a in answers if a is not None)
+        fills = [(record.venue_key, fill) for record in records for fill in record.fills]
+        return VenueState(read_at=read_at, orders=records, fills=fills, positions={})
 
     async def _close_never_sent(self, in_flight: list[OrderRecord]) -> list[Settlement]:
         settled = []

@@ -52,7 +52,9 @@ from collections.abc import Callable
 from typing import Any, cast
 
 _HEADER = struct.Struct(">I")
-MAX_FRAME_BYTES = 64 * 1024 * 1024
+# The venue's whole record crosses as one frame (a reconciliation run reads it): about
+# 190 MB at 1,000,000 orders and fills. Anything larger than this is not a frame of ours.
+MAX_FRAME_BYTES = 1024 * 1024 * 1024
 
 
 class FrameError(RuntimeError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -66,6 +67,14 @@ class _ScriptedVenue:
 
     def health(self) -> dict[str, Any]:
         return {"running": not self.down, "connected": not self.down}
+
+    async def order_record(self, order_id: str) -> VenueOrderRecord | None:
+        if self.unreachable:
+            raise VenueUnavailable("paper venue at 127.0.0.1:1 is not connected")
+        record = self.orders.get(order_id)
+        if record is None:
+            return None
+        return replace(record, fills=tuple(f for _, f in self.fills if f.order_id == order_id))
 
     async def venue_state(self) -> VenueState:
         if self.unreachable:
@@ -214,6 +223,8 @@ def test_reconciliation_settles_from_the_venue_record_exactly_once(
             assert position is not None and Decimal(position["quantity"]) == Decimal("0.6")
             again = await orchestrator.reconcile("test again")  # nothing twice
             assert again.settled == []
+            whole = await orchestrator.reconcile("requested", whole_record=True)
+            assert whole.settled == [] and len(whole.state.fills) == 3
             position = await positions.get("s1", BINANCE_BTC)
             assert position is not None and Decimal(position["quantity"]) == Decimal("0.6")
         finally:
