@@ -40,6 +40,7 @@ from tests.live_daemon.daemon_process import (
     publish_ticks,
 )
 from tests.live_daemon.pg_outage import start_again, stop_immediately
+from tests.live_daemon.test_daemon_e2e import query
 from tests.pipelines.conftest import stores_for
 from tests.pipelines.live.test_live_daemon_e2e import reconcile
 
@@ -56,17 +57,6 @@ def ticks() -> Iterator[Path]:
         yield publish_ticks(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(url)
-        try:
-            return await connection.fetch(sql, *args)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
 
 
 def order(operation_id: str, **overrides: object) -> dict[str, object]:
@@ -227,6 +217,14 @@ def test_fills_made_while_the_daemon_is_dead_are_applied_once_after_its_restart(
         daemon.stop_venue()
 
 
+def start_venue_by_hand(daemon: Daemon, ticks: Path) -> subprocess.Popen[bytes]:
+    """``exec-venue paper`` on the daemon's venue port and directory, as an operator would."""
+    return subprocess.Popen(
+        [str(EXEC_VENUE), "paper", "--port", str(daemon.venue_port), "--dir",
+         str(daemon.venue_dir), "--ticks-store-url", ticks.as_uri(), "--speed", "10"]
+    )  # fmt: skip
+
+
 def test_a_killed_venue_is_reported_rejected_and_reconciled_when_back(
     oms_database_url: str, ticks: Path, tmp_path: Path
 ) -> None:
@@ -234,20 +232,7 @@ def test_a_killed_venue_is_reported_rejected_and_reconciled_when_back(
     daemon = Daemon(url, ticks, tmp_path, EXEC_DAEMON_VENUE_AUTOSTART="false")
     venue: subprocess.Popen[bytes] | None = None
     try:
-        venue = subprocess.Popen(
-            [
-                str(EXEC_VENUE),
-                "paper",
-                "--port",
-                str(daemon.venue_port),
-                "--dir",
-                str(daemon.venue_dir),
-                "--ticks-store-url",
-                ticks.as_uri(),
-                "--speed",
-                "10",
-            ],
-        )
+        venue = start_venue_by_hand(daemon, ticks)
         daemon.start(START_TIMEOUT_S)
         with daemon.client() as client:
             assert client.post("/api/orders", json=order("before")).json()["status"] != "REJECTED"
@@ -266,20 +251,7 @@ def test_a_killed_venue_is_reported_rejected_and_reconciled_when_back(
             ).json()
             assert "OKX:PERPETUAL:BTC-USDT@LIN" in direct["rejection_reason"]
 
-            venue = subprocess.Popen(
-                [
-                    str(EXEC_VENUE),
-                    "paper",
-                    "--port",
-                    str(daemon.venue_port),
-                    "--dir",
-                    str(daemon.venue_dir),
-                    "--ticks-store-url",
-                    ticks.as_uri(),
-                    "--speed",
-                    "10",
-                ],
-            )
+            venue = start_venue_by_hand(daemon, ticks)
             wait_for(
                 "the daemon to reconnect to its venue",
                 lambda: client.get("/api/health").json()["status"] == "ok",
