@@ -169,12 +169,15 @@ def live_reconcile(
     the OMS is compared with every venue's own record) and print the breaks per table."""
     daemon = LiveDaemonResource(api_url=daemon_url) if daemon_url else LiveDaemonResource()
     stores = stores_from_config(config)
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the instance's storage setup
     result = dg.materialize(
         LIVE_ASSETS,
         selection=list(RECONCILIATION_TABLES),
         instance=_instance(),
         resources={"stores": stores, "live_daemon": daemon},
         raise_on_error=False,
+        # the run's step-by-step log stays in the run (Dagster UI); the breaks are printed
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     if not result.success:
         raise typer.Exit(code=_fail(f"reconciliation failed: {_failure_message(result)}"))
