@@ -30,6 +30,7 @@ import pytest
 
 from execution_core.database import EmbeddedPostgres
 from live_daemon.oms import create_pool, migrate
+from live_daemon.venues.journal import ReceivedOrder, VenueJournal
 from pipelines.defs.live.resources import LiveDaemonResource
 from pipelines.defs.live.sensors import live_reconciliation_sensor
 from tests.live_daemon.daemon_process import (
@@ -96,14 +97,21 @@ def all_final(client: httpx.Client, operation_ids: list[str]) -> list[dict[str, 
 
 def venue_fills(venue_dir: Path) -> dict[str, set[str]]:
     """order id → fill ids, read from the venue's own record."""
-    from live_daemon.venues.journal import VenueJournal
-
     journal = VenueJournal(venue_dir / "record.sqlite")
     try:
         fills: dict[str, set[str]] = {}
         for _, fill in journal.venue_state().fills:
             fills.setdefault(fill.order_id, set()).add(fill.fill_id)
         return fills
+    finally:
+        journal.close()
+
+
+def venue_statuses(venue_dir: Path) -> dict[str, str]:
+    """order id → status, read from the venue's own record."""
+    journal = VenueJournal(venue_dir / "record.sqlite")
+    try:
+        return {order.order_id: order.status for order in journal.venue_state().orders}
     finally:
         journal.close()
 
@@ -166,11 +174,11 @@ def test_fills_made_while_the_daemon_is_dead_are_applied_once_after_its_restart(
             for r in query(url, "SELECT operation_id, order_id FROM unified_orders")
         }
         # the venue keeps working the TWAPs while the daemon is dead; wait until its record
-        # has every slice of them (8 each)
+        # says each of them is over
         wait_for(
-            "the venue to fill every TWAP slice while the daemon is down",
+            "the venue to finish every TWAP while the daemon is down",
             lambda: all(
-                len(venue_fills(daemon.venue_dir).get(ids[op], ())) == 8 for op in operation_ids
+                venue_statuses(daemon.venue_dir).get(ids[op]) in FINAL for op in operation_ids
             ),
         )
         at_kill, in_oms_at_kill = venue_fills(daemon.venue_dir), oms_fills(url)
@@ -185,7 +193,8 @@ def test_fills_made_while_the_daemon_is_dead_are_applied_once_after_its_restart(
         restarted.start(START_TIMEOUT_S)
         with restarted.client() as client:
             final = wait_for("every order final", lambda: all_final(client, operation_ids))
-            assert [o["status"] for o in final] == ["FILLED"] * 4, final
+            statuses = venue_statuses(daemon.venue_dir)
+            assert [o["status"] for o in final] == [statuses[ids[op]] for op in operation_ids]
             # a daemon restarted on BTC and ETH positions prices both at once
             btc = client.post("/api/orders", json=order("after-restart"))
             assert btc.json()["status"] != "REJECTED", btc.json()
@@ -203,12 +212,28 @@ def test_fills_made_while_the_daemon_is_dead_are_applied_once_after_its_restart(
         positions_equal_signed_fills(url)
 
         live = LiveDaemonResource(api_url=restarted.url, token=TOKEN, database_url=url)
-        _, tables = reconcile(live, stores_for(tmp_path / "stores"))
+        stores = stores_for(tmp_path / "stores")
+        _, tables = reconcile(live, stores)
         assert {name: t.height for name, t in tables.items()} == {
             "orders": 0,
             "fills": 0,
             "positions": 0,
         }
+        # an order the venue has and the OMS never saw (written into the running venue's
+        # own record, as a fat-fingered order from elsewhere would be)
+        journal = VenueJournal(daemon.venue_dir / "record.sqlite")
+        try:
+            with journal.transaction():
+                journal.add_order(
+                    ReceivedOrder("ORD-FROM-ELSEWHERE", "BYBIT:PERPETUAL:BTC-USDT@LIN", "BUY",
+                                  Decimal("0.01"), "MARKET", None, "NORMAL", {}, time.time_ns())
+                )  # fmt: skip
+        finally:
+            journal.close()
+        _, tables = reconcile(live, stores)
+        assert tables["orders"].select("break_type", "order_id").rows() == [
+            ("missing_in_oms", "ORD-FROM-ELSEWHERE")
+        ]
     finally:
         if daemon.process is not None and daemon.process.poll() is None:
             daemon.stop()
@@ -373,7 +398,7 @@ def test_postgres_down_while_fills_arrive_loses_nothing_and_answers_503(
                 lambda: all_final(client, operation_ids),
                 timeout=START_TIMEOUT_S,
             )
-            assert [o["status"] for o in final] == ["FILLED"] * 3, final
+            assert all(o["status"] in ("FILLED", "CANCELED") for o in final), final
             back = wait_for(
                 "an order accepted again, without a restart",
                 lambda: (
@@ -391,8 +416,9 @@ def test_postgres_down_while_fills_arrive_loses_nothing_and_answers_503(
         in_oms = oms_fills(url)
         for op in operation_ids:
             assert sorted(in_oms[ids[op]]) == sorted(at_venue[ids[op]]), op
-        total = sum(Decimal(o["filled_quantity"]) for o in final)
-        assert total == Decimal("0.06")
+        statuses = venue_statuses(daemon.venue_dir)
+        assert [o["status"] for o in final] == [statuses[ids[op]] for op in operation_ids]
+        assert sum(len(in_oms[ids[op]]) for op in operation_ids) >= 3  # fills did arrive
         positions_equal_signed_fills(url)
     finally:
         daemon.stop()
