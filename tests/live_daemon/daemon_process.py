@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx
 
 TOKEN = "test-token-1234"
+# How long a test waits for a daemon (and the venue it starts) to be healthy: generous, a
+# busy 2-core machine needs minutes to start the venue's trading node.
+START_TIMEOUT_SECS = float(os.environ.get("EXEC_TEST_DAEMON_START_TIMEOUT_SECS", "300"))
 VENV_BIN = Path(sys.executable).parent
 EXEC_VENUE = VENV_BIN / "exec-venue"
 
@@ -90,21 +93,32 @@ class Daemon:
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 90) -> Daemon:
+    def start(self, timeout: float = START_TIMEOUT_SECS) -> Daemon:
+        """Start ``exec-live`` and wait until ``/api/health`` answers 200 (its venue is up
+        too: the daemon waits for it, and a busy 2-core machine needs minutes for that)."""
         self.process = subprocess.Popen(
             [str(VENV_BIN / "exec-live")], env=self.env, cwd=self.workdir
         )
         deadline = time.time() + timeout
+        last: object = None
         while time.time() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"daemon exited with {self.process.returncode}")
+                raise RuntimeError(
+                    f"exec-live exited with {self.process.returncode} before {self.url} was "
+                    f"healthy (its venue's log: {self.venue_dir / 'venue.log'})"
+                )
             try:
-                if httpx.get(self.url + "/api/health", timeout=1).status_code == 200:
+                response = httpx.get(self.url + "/api/health", timeout=1)
+                if response.status_code == 200:
                     return self
-            except httpx.HTTPError:
-                pass
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = exc
             time.sleep(0.2)
-        raise RuntimeError("daemon did not become healthy")
+        raise RuntimeError(
+            f"exec-live at {self.url} not healthy after {timeout:g}s (last: {last!r}; its "
+            f"venue's log: {self.venue_dir / 'venue.log'})"
+        )
 
     def client(self) -> httpx.Client:
         return httpx.Client(
