@@ -7,7 +7,7 @@ process).
   venue's units; ``order_state`` says what the venue knows of an order (a coroutine when
   the venue is across a connection);
 - :class:`VenueEvent`: what comes back, per order (the kinds are described in
-  :mod:`live_daemon.venues.paper_events`);
+  :mod:`live_daemon.venues.nautilus.tracking`);
 - :class:`VenueOrderRecord` and :class:`VenueState`: what a venue's own record says of an
   order, and the whole record at one instant. The venue's record, not the OMS, is the truth
   about what happened at a venue; the daemon reconciles with it. Quantities are in the

@@ -50,7 +50,7 @@ from live_daemon.collector import settle_collector
 from live_daemon.venues.gateway import VenueEvent, VenueOrderRecord
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
-from live_daemon.venues.paper import PaperVenueGateway
+from live_daemon.venues.nautilus.venue import PaperVenueGateway
 from live_daemon.venues.record_codec import has_separator
 from live_daemon.venues.server import VenueServer
 from live_daemon.venues.wire import FrameProtocol

@@ -15,7 +15,7 @@ from live_daemon.oms import UnifiedOrderManager
 from live_daemon.oms.positions import PositionStore
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
-from live_daemon.venues.paper import VenueEvent
+from live_daemon.venues.gateway import VenueEvent
 from tests.live_daemon.oms.test_orders import BINANCE_BTC, fill, request
 
 

@@ -22,7 +22,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.stores.local import LocalObjectStore
 from live_daemon.domain import Fill
-from live_daemon.venues.paper import PaperVenueGateway, VenueEvent
+from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.nautilus.venue import PaperVenueGateway
 from tests.live_daemon.venues import BTC_BINANCE, BTC_OKX, DEMO_DAY, ETH_BYBIT, publish_small_demo
 
 SPEED = 100.0

@@ -15,13 +15,12 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import ClientId, InstrumentId, Venue
 
 from execution_core.errors import ConfigError
-from live_daemon.venues.paper import node_in_loop
-from live_daemon.venues.real import (
+from live_daemon.venues.nautilus.config import (
     LIVE_VENUES,
-    add_live_factories,
     build_live_node_config,
     live_instrument_id,
 )
+from live_daemon.venues.nautilus.factories import add_live_factories, node_in_loop
 
 ALL = ["BINANCE-SPOT", "BINANCE-FUTURES", "BYBIT", "OKX"]
 ENV = {

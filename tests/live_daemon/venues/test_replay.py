@@ -21,17 +21,15 @@ from execution_core.stores.local import LocalObjectStore
 from execution_core.ticks.layout import day_start_ns, tick_key
 from execution_core.ticks.reader import read_day
 from execution_core.ticks.schema import TickKind
-from live_daemon.venues.paper import node_in_loop
-from live_daemon.venues.replay import (
-    REPLAY_CLIENT_NAME,
+from live_daemon.venues.nautilus.config import REPLAY_CLIENT_NAME, replay_client_config
+from live_daemon.venues.nautilus.factories import ReplayDataClientFactory, node_in_loop
+from live_daemon.venues.nautilus.replay_streams import (
     DueRows,
-    ReplayDataClientFactory,
     ReplaySchedule,
     ReplayStream,
     build_ticks,
     in_replay_order,
     load_streams,
-    replay_client_config,
 )
 from tests.live_daemon.venues import BTC_BINANCE, DEMO_DAY, publish_small_demo
 

@@ -4,39 +4,43 @@
 
 - one sandbox execution client per NautilusTrader venue of its instruments (``BINANCE``,
   ``BYBIT``, ``OKX``: a margin account of 1,000,000 USDT each), whose books follow the
-  replayed quotes (:mod:`live_daemon.venues.sandbox`: the node's config, and how it matches);
-- the replay data client (:mod:`live_daemon.venues.replay`) publishing the instruments and
-  the day's ticks in real time (× ``speed``);
+  replayed quotes (:mod:`~live_daemon.venues.nautilus.config`: the node's config;
+  :mod:`~live_daemon.venues.nautilus.execution`: how it matches);
+- the replay data client (:mod:`~live_daemon.venues.nautilus.data`) publishing the
+  instruments and the day's ticks in real time (× ``speed``);
 - our execution algorithms (``all_exec_algorithms()``: TWAP, VWAP, ICEBERG);
-- :class:`GatewayStrategy`, the bridge: the gateway builds orders with its order factory
-  and submits them through it, and it hands every order event back.
+- :class:`~live_daemon.venues.nautilus.execution.GatewayStrategy`, the bridge: orders are
+  built with its order factory and submitted through it, and it hands every order event
+  back.
 
-The gateway is in parts: this module (lifecycle and the daemon's API),
-:mod:`live_daemon.venues.paper_requests` (orders checked and submitted, cancels),
-:mod:`live_daemon.venues.paper_tracking` (families of Nautilus orders, their events) and
-:mod:`live_daemon.venues.paper_events` (the :class:`VenueEvent` objects it reports,
-identifiers and units). The names other modules use are re-exported here (``__all__``).
+The gateway is this module's lifecycle and the daemon's API, composed of parts that each
+hold their own state: :class:`~live_daemon.venues.nautilus.orders.TrackedOrders` (our
+orders, as long as the gateway lives), an
+:class:`~live_daemon.venues.nautilus.submission.OrderSubmitter` (orders checked and
+submitted, cancels; as long as the gateway lives, open while the node runs) and an
+:class:`~live_daemon.venues.nautilus.tracking.OrderTracker` per node (families of Nautilus
+orders, their events turned into the :class:`VenueEvent` objects the daemon receives: see
+that module for the events, and :mod:`~live_daemon.venues.nautilus.orders` for identifiers
+and units).
 
 Event loop: the node runs **in the caller's loop** (the venue host process's, see
 :mod:`live_daemon.venues.host`; it ran in the daemon's uvicorn loop before), started by
 ``await start()`` with ``node.run_async()`` as a task. Sharing the loop works in 1.221 once
-what a ``TradingNode`` does to the loop it is given is undone (:func:`node_in_loop`, see
-:mod:`live_daemon.venues.sandbox`). ``node.dispose()`` is not used: it cancels every task
-of the loop and stops (or closes) the loop it runs in. A dedicated thread would have needed
-the same signal workaround plus thread hops on every call and event, for nothing: the
-node's work per tick is small and never blocks. One cost: while clients connect or
-disconnect, the kernel polls with ``asyncio.sleep(0)`` (a busy loop of a few milliseconds
-here, but it starves worker threads of the GIL: reading the ticks in a thread then took
-seconds, or never ended before the connection timeout), which is why the ticks are read,
-in a thread, before the node is built.
+what a ``TradingNode`` does to the loop it is given is undone (``node_in_loop``, see
+:mod:`live_daemon.venues.nautilus.factories`). ``node.dispose()`` is not used: it cancels
+every task of the loop and stops (or closes) the loop it runs in. A dedicated thread would
+have needed the same signal workaround plus thread hops on every call and event, for
+nothing: the node's work per tick is small and never blocks. One cost: while clients
+connect or disconnect, the kernel polls with ``asyncio.sleep(0)`` (a busy loop of a few
+milliseconds here, but it starves worker threads of the GIL: reading the ticks in a thread
+then took seconds, or never ended before the connection timeout), which is why the ticks
+are read, in a thread, before the node is built.
 
 Threads: ``submit``/``cancel`` may be called from any thread (they hop onto the loop with
 ``call_soon_threadsafe``). ``on_event`` is always called on the loop, never from inside
 ``submit``/``cancel`` nor from inside Nautilus: events are queued with
 ``call_soon_threadsafe`` (NautilusTrader runs time alerts, hence the TWAP slices, on a Rust
 timer thread).
-
-Events, identifiers and units: see :mod:`live_daemon.venues.paper_events`.
 
 Nautilus logs (Rust, to stdout) are configured by the first node of the process
 (``log_level``); later nodes keep that setting.
@@ -63,59 +67,28 @@ from execution_core.nautilus.exec_algorithms import all_exec_algorithms
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.schema import TickKind
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import EVENT_KINDS, VenueError, VenueEvent
-from live_daemon.venues.paper_events import (
-    ORDER_ID_TAG,
-    STRATEGY_ID,
-    GatewayStrategy,
-    _daemon_status,
-    _Tracked,
-    _venue_units,
-    client_order_id_for,
-)
-from live_daemon.venues.paper_requests import OrderRequests
-from live_daemon.venues.replay import (
+from live_daemon.venues.gateway import VenueError, VenueEvent
+from live_daemon.venues.nautilus.config import (
     REPLAY_CLIENT_NAME,
-    ReplayDataClientFactory,
-    load_streams,
+    SANDBOX_FACTORY_NAME,
+    paper_node_config,
     replay_client_config,
 )
-from live_daemon.venues.sandbox import (
-    DEFAULT_LEVERAGE,
-    NODE_MAX_ORDER_RATE,
-    SANDBOX_FACTORY_NAME,
-    STARTING_BALANCE,
-    TRADER_ID,
-    QuoteDrivenSandboxClient,
+from live_daemon.venues.nautilus.execution import GatewayStrategy
+from live_daemon.venues.nautilus.factories import (
+    ReplayDataClientFactory,
     SandboxLiveExecClientFactory,
     new_node,
-    node_in_loop,
-    paper_node_config,
 )
-
-__all__ = [
-    "DEFAULT_LEVERAGE",
-    "EVENT_KINDS",
-    "NODE_MAX_ORDER_RATE",
-    "ORDER_ID_TAG",
-    "SANDBOX_FACTORY_NAME",
-    "STARTING_BALANCE",
-    "STRATEGY_ID",
-    "TRADER_ID",
-    "GatewayStrategy",
-    "PaperVenueGateway",
-    "QuoteDrivenSandboxClient",
-    "SandboxLiveExecClientFactory",
-    "VenueError",
-    "VenueEvent",
-    "client_order_id_for",
-    "node_in_loop",
-]
+from live_daemon.venues.nautilus.orders import TrackedOrders, venue_units
+from live_daemon.venues.nautilus.replay_streams import load_streams
+from live_daemon.venues.nautilus.submission import OrderSubmitter
+from live_daemon.venues.nautilus.tracking import OrderTracker
 
 log = logging.getLogger(__name__)
 
 
-class PaperVenueGateway(OrderRequests):
+class PaperVenueGateway:
     """Paper trading on BINANCE/BYBIT/OKX sandboxes over replayed ticks (module docstring).
 
     ``instruments`` are the canonical keys traded (and replayed); ``day`` the tick-store day
@@ -152,12 +125,13 @@ class PaperVenueGateway(OrderRequests):
         self._specs: dict[str, InstrumentSpec] = {k: reference.get(k) for k in self.instrument_keys}
         self._instrument_ids = {k: CanonicalId.parse(k).to_nautilus() for k in self.instrument_keys}
         self._node: TradingNode | None = None
-        self._strategy: GatewayStrategy | None = None
-        self._algorithms: dict[str, ExecAlgorithm] = {}
         self._run_task: asyncio.Task | None = None
-        self._orders: dict[str, _Tracked] = {}
-        self._by_client_id: dict[str, str] = {}  # ClientOrderId value -> our order_id
         self._running = False
+        self._orders = TrackedOrders()
+        self._submitter = OrderSubmitter(
+            self._orders, self._emit, self._specs, self._instrument_ids
+        )
+        self._tracker: OrderTracker | None = None  # the running node's
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -181,7 +155,6 @@ class PaperVenueGateway(OrderRequests):
         self._loop = loop
         self._thread_id = threading.get_ident()
         self._orders.clear()  # a new node knows nothing of a previous one's orders
-        self._by_client_id.clear()
 
         # Read the ticks before the node starts: while its clients connect, the kernel
         # polls with asyncio.sleep(0) and starves worker threads of the GIL.
@@ -217,17 +190,28 @@ class PaperVenueGateway(OrderRequests):
             node.add_data_client_factory(REPLAY_CLIENT_NAME, ReplayDataClientFactory)
             node.add_exec_client_factory(SANDBOX_FACTORY_NAME, SandboxLiveExecClientFactory)
             node.build()
-            self._strategy = GatewayStrategy(self._on_nautilus_event)
-            node.trader.add_strategy(self._strategy)
-            self._algorithms = {}
+            strategy = GatewayStrategy()
+            node.trader.add_strategy(strategy)
+            algorithms: dict[str, ExecAlgorithm] = {}
             for algorithm in all_exec_algorithms():
                 node.trader.add_exec_algorithm(algorithm)
-                self._algorithms[algorithm.id.value] = algorithm
+                algorithms[algorithm.id.value] = algorithm
+            tracker = OrderTracker(
+                node.cache,
+                strategy,
+                algorithms,
+                self._orders,
+                emit=self._emit,
+                in_loop=self._in_loop,
+            )
+            self._tracker = tracker
             self._run_task = loop.create_task(node.run_async(), name="paper-venue-node")
-            await self._wait_ready()
+            await self._wait_ready(node, strategy)
         except BaseException:
             await self.stop()
             raise
+        if self._node is node:  # not stopped meanwhile: orders go to it from now on
+            self._submitter.open(node.cache, strategy, tracker)
         self._running = True
         log.info(
             "paper_venue_started venues=%s instruments=%d day=%s speed=%g",
@@ -237,13 +221,12 @@ class PaperVenueGateway(OrderRequests):
             self.speed,
         )
 
-    async def _wait_ready(self) -> None:
-        assert self._node is not None and self._strategy is not None
-        cache = self._node.cache
+    async def _wait_ready(self, node: TradingNode, strategy: GatewayStrategy) -> None:
+        cache = node.cache
         ids = list(self._instrument_ids.values())
         deadline = time.monotonic() + self.start_timeout_secs
         while True:
-            if self._strategy.is_running and all(cache.quote_tick(i) is not None for i in ids):
+            if strategy.is_running and all(cache.quote_tick(i) is not None for i in ids):
                 return
             if self._run_task is not None and self._run_task.done():
                 raise VenueError("paper venue: the trading node stopped while starting")
@@ -251,7 +234,7 @@ class PaperVenueGateway(OrderRequests):
                 missing = [str(i) for i in ids if cache.quote_tick(i) is None]
                 raise VenueError(
                     f"paper venue: not ready after {self.start_timeout_secs:g}s "
-                    f"(strategy running: {self._strategy.is_running}; no quote yet for "
+                    f"(strategy running: {strategy.is_running}; no quote yet for "
                     f"{', '.join(missing) or 'none'})"
                 )
             await asyncio.sleep(0.01)
@@ -260,6 +243,10 @@ class PaperVenueGateway(OrderRequests):
         """Stop the node and dispose of it. Idempotent; open orders are left as they are."""
         node, self._node = self._node, None
         self._running = False
+        self._submitter.close()
+        tracker, self._tracker = self._tracker, None
+        if tracker is not None:
+            tracker.close()
         if node is None:
             return
         try:
@@ -293,7 +280,7 @@ class PaperVenueGateway(OrderRequests):
         A request the venue cannot take gives a ``rejected`` event, never an exception. An
         order_id already submitted is ignored (use ``order_state`` when recovering)."""
         self._in_loop(
-            self._submit,
+            self._submitter.submit,
             order_id,
             venue_key,
             side,
@@ -307,7 +294,7 @@ class PaperVenueGateway(OrderRequests):
     def cancel(self, order_id: str) -> None:
         """Cancel an order (non-blocking, any thread): a ``canceled`` event follows unless it
         is filled first. For an algorithm order: no more slices, open children canceled."""
-        self._in_loop(self._cancel, order_id)
+        self._in_loop(self._submitter.cancel, order_id)
 
     def last_quote(self, venue_key: str) -> tuple[Decimal, Decimal, Decimal, Decimal, int] | None:
         """``(bid, bid size, ask, ask size, ts_ns)`` of the latest replayed quote, sizes in
@@ -320,9 +307,9 @@ class PaperVenueGateway(OrderRequests):
             return None
         return (
             quote.bid_price.as_decimal(),
-            _venue_units(quote.bid_size.as_decimal(), spec),
+            venue_units(quote.bid_size.as_decimal(), spec),
             quote.ask_price.as_decimal(),
-            _venue_units(quote.ask_size.as_decimal(), spec),
+            venue_units(quote.ask_size.as_decimal(), spec),
             int(quote.ts_event),
         )
 
@@ -330,24 +317,10 @@ class PaperVenueGateway(OrderRequests):
         """What the venue knows of an order, in the daemon's vocabulary: ``SUBMITTED``,
         ``ACCEPTED``, ``PARTIALLY_FILLED``, ``FILLED``, ``CANCELED`` or ``REJECTED``;
         ``None`` if it never saw it. The node keeps no state across restarts."""
-        if self._node is None:
+        tracker = self._tracker
+        if self._node is None or tracker is None:
             return None
-        cache = self._node.cache
-        cid = client_order_id_for(order_id)
-        primary = cache.order(cid)
-        tracked = self._orders.get(order_id)
-        if primary is None:  # refused before reaching Nautilus, or never seen
-            return "REJECTED" if tracked is not None and tracked.final else None
-        if primary.exec_algorithm_id is None:
-            return _daemon_status(primary)
-        children = [o for o in cache.orders_for_exec_spawn(cid) if o.client_order_id != cid]
-        filled = sum((o.filled_qty.as_decimal() for o in children), Decimal(0))
-        if filled >= primary.quantity.as_decimal():
-            return "FILLED"
-        if not primary.is_closed or any(not o.is_closed for o in children):
-            return "PARTIALLY_FILLED" if filled > 0 else "ACCEPTED"
-        refused = tracked is not None and tracked.stop_reason is not None
-        return "REJECTED" if refused and filled == 0 else "CANCELED"
+        return tracker.order_state(order_id)
 
     def health(self) -> dict[str, Any]:
         """For ``/api/health``: running, and the age of each instrument's last quote."""
@@ -362,20 +335,34 @@ class PaperVenueGateway(OrderRequests):
             "day": self.day.isoformat(),
             "speed": self.speed,
             "last_quote_age_ms": quotes,
-            "open_orders": sum(1 for t in self._orders.values() if not t.final),
+            "open_orders": self._orders.open_count(),
         }
 
     def fills(self, order_id: str) -> list[Fill]:
         """The fills this gateway reported for ``order_id`` since it started."""
-        tracked = self._orders.get(order_id)
-        return list(tracked.fills) if tracked is not None else []
+        return self._orders.fills(order_id)
 
-    # -- internals -------------------------------------------------------------------------
+    # -- the loop --------------------------------------------------------------------------
 
     def _in_loop(self, fn: Callable[..., None], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop: at once on its thread, else queued onto it."""
         if self._loop is None:
             raise VenueError("paper venue: not started")
         if threading.get_ident() == self._thread_id:
             fn(*args)
         else:
             self._loop.call_soon_threadsafe(fn, *args)
+
+    def _emit(self, event: VenueEvent) -> None:
+        """Queue ``event`` for ``on_event`` on the loop (never called from inside Nautilus,
+        nor from inside ``submit``/``cancel``)."""
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._deliver, event)
+
+    def _deliver(self, event: VenueEvent) -> None:
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception(
+                "paper_venue_on_event_failed kind=%s order_id=%s", event.kind, event.order_id
+            )

@@ -1,12 +1,11 @@
-"""The paper gateway's requests: our orders checked and turned into Nautilus orders, and
-cancels.
+"""Orders into the paper node: :class:`OrderSubmitter` checks our requests, turns them into
+Nautilus orders and submits them, and cancels.
 
-:class:`OrderRequests` is a base class of :class:`~live_daemon.venues.paper.PaperVenueGateway`
-(its attributes are set by the gateway); its methods run on the gateway's loop. A request
-the venue cannot take becomes a ``rejected`` event (:class:`_Rejected` carries the reason
-from the checks), never an exception. Quantities arrive in venue units and are converted to
-the node's base units with ``quantity_scale(spec)``; algorithm parameters are checked with
-our own parser, so that a bad request is rejected here and not inside the algorithm.
+A request the venue cannot take becomes a ``rejected`` event (:class:`_Rejected` carries the
+reason from the checks), never an exception. Quantities arrive in venue units and are
+converted to the node's base units with ``quantity_scale(spec)``; algorithm parameters are
+checked with our own parser, so that a bad request is rejected here and not inside the
+algorithm.
 """
 
 from __future__ import annotations
@@ -15,9 +14,12 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.model.enums import OrderSide, TimeInForce
 from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
 from nautilus_trader.model.instruments import Instrument
@@ -33,29 +35,64 @@ from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
 from live_daemon.venues.gateway import VenueEvent
-from live_daemon.venues.paper_events import (
+from live_daemon.venues.nautilus.execution import GatewayStrategy
+from live_daemon.venues.nautilus.orders import (
     ORDER_ID_TAG,
-    _Tracked,
+    TrackedOrder,
+    TrackedOrders,
     client_order_id_for,
 )
-from live_daemon.venues.paper_tracking import OrderTracking
+from live_daemon.venues.nautilus.tracking import OrderTracker
 
-log = logging.getLogger("live_daemon.venues.paper")
+log = logging.getLogger(__name__)
 
 
 class _Rejected(Exception):
     pass
 
 
-class OrderRequests(OrderTracking):
-    """Submitting and canceling our orders (module docstring)."""
+@dataclass(frozen=True)
+class _RunningNode:
+    """What orders go to while the node runs."""
 
-    instrument_keys: list[str]
-    _running: bool
-    _specs: dict[str, InstrumentSpec]
-    _instrument_ids: dict[str, InstrumentId]
+    cache: CacheFacade
+    strategy: GatewayStrategy
+    tracker: OrderTracker
 
-    def _submit(
+
+class OrderSubmitter:
+    """Submitting and canceling our orders (module docstring).
+
+    It lives as long as the gateway, since requests come whether a node runs or not: made
+    with the gateway's ``orders``, ``emit`` (hands an event to the daemon: queued on the
+    loop) and the instruments traded (``specs`` and Nautilus ``instrument_ids`` by
+    canonical key); :meth:`open` once the node is ready gives it the node's cache, the
+    strategy orders go through and the node's tracker, :meth:`close` takes them back when
+    the node stops. While closed, every order is refused ("paper venue is not running").
+    Its methods run on the gateway's loop."""
+
+    def __init__(
+        self,
+        orders: TrackedOrders,
+        emit: Callable[[VenueEvent], None],
+        specs: Mapping[str, InstrumentSpec],
+        instrument_ids: Mapping[str, InstrumentId],
+    ) -> None:
+        self._orders = orders
+        self._emit = emit
+        self._specs = dict(specs)
+        self._instrument_ids = dict(instrument_ids)
+        self._node: _RunningNode | None = None
+
+    def open(self, cache: CacheFacade, strategy: GatewayStrategy, tracker: OrderTracker) -> None:
+        """The node is ready: orders go to it from now on."""
+        self._node = _RunningNode(cache, strategy, tracker)
+
+    def close(self) -> None:
+        """The node is stopping: orders are refused from now on."""
+        self._node = None
+
+    def submit(
         self,
         order_id: str,
         venue_key: str,
@@ -76,19 +113,15 @@ class OrderRequests(OrderTracking):
         except Exception as exc:  # _Rejected, or anything unforeseen: never raise
             if not isinstance(exc, _Rejected):
                 log.exception("paper_venue_invalid_order order_id=%s", order_id)
-            self._orders[order_id] = _Tracked(
-                order_id, venue_key, client_order_id_for(order_id), None, Decimal(0), None,
-                time.time_ns(), final=True,
-            )  # fmt: skip
+            self._orders.add_refused(order_id, venue_key)
             reason = str(exc) if isinstance(exc, _Rejected) else f"invalid order: {exc}"
             log.info("paper_venue_rejected order_id=%s reason=%s", order_id, reason)
             self._emit(VenueEvent("rejected", order_id, venue_key, {"reason": reason}))
             return
-        assert self._strategy is not None
-        self._orders[order_id] = tracked
-        self._by_client_id[tracked.client_order_id.value] = order_id
+        assert self._node is not None
+        self._orders.add(tracked)
         try:
-            self._strategy.submit_order(order)
+            self._node.strategy.submit_order(order)
         except Exception as exc:  # e.g. an algorithm failing on its primary
             log.exception("paper_venue_submit_failed order_id=%s", order_id)
             tracked.final = True
@@ -102,6 +135,15 @@ class OrderRequests(OrderTracking):
             }
             self._emit(VenueEvent("accepted", order_id, venue_key, detail))
 
+    def cancel(self, order_id: str) -> None:
+        tracked = self._orders.get(order_id)
+        if tracked is None:
+            log.warning("paper_venue_cancel_unknown order_id=%s", order_id)
+            return
+        if tracked.final or self._node is None:
+            return
+        self._node.tracker.cancel(tracked)
+
     def _build_order(
         self,
         order_id: str,
@@ -112,18 +154,19 @@ class OrderRequests(OrderTracking):
         price: Decimal | None,
         exec_algorithm: str,
         params: dict[str, Any],
-    ) -> tuple[Order, _Tracked]:
+    ) -> tuple[Order, TrackedOrder]:
         """The Nautilus order for a request; raises :class:`_Rejected` with the reason."""
-        if not self._running or self._strategy is None or self._node is None:
+        node = self._node
+        if node is None:
             raise _Rejected("paper venue is not running")
         spec = self._specs.get(venue_key)
         instrument: Instrument | None = None
         if spec is not None:
-            instrument = self._node.cache.instrument(self._instrument_ids[venue_key])
+            instrument = node.cache.instrument(self._instrument_ids[venue_key])
         if spec is None or instrument is None:
             raise _Rejected(
                 f"instrument {venue_key} is not traded on this paper venue "
-                f"(instruments: {', '.join(self.instrument_keys)})"
+                f"(instruments: {', '.join(self._specs)})"
             )
         side_text = str(side).upper()
         if side_text not in ("BUY", "SELL"):
@@ -166,9 +209,9 @@ class OrderRequests(OrderTracking):
             exec_algorithm, params, scale, base_qty, instrument
         )
         cid = client_order_id_for(order_id)
-        if self._node.cache.order(cid) is not None:
+        if node.cache.order(cid) is not None:
             raise _Rejected(f"client order id {cid} is already used on this venue")
-        factory = self._strategy.order_factory
+        factory = node.strategy.order_factory
         common: dict[str, Any] = dict(
             instrument_id=instrument.id,
             order_side=OrderSide.BUY if side_text == "BUY" else OrderSide.SELL,
@@ -184,7 +227,7 @@ class OrderRequests(OrderTracking):
             if kind == "MARKET"
             else factory.limit(price=limit_price, **common)
         )
-        tracked = _Tracked(
+        tracked = TrackedOrder(
             order_id=order_id,
             venue_key=venue_key,
             client_order_id=cid,
@@ -222,14 +265,3 @@ class OrderRequests(OrderTracking):
         except ExecutionServicesError as exc:
             raise _Rejected(str(exc)) from None
         return ExecAlgorithmId(algorithm.value), {"params": json.dumps(node_params)}
-
-    def _cancel(self, order_id: str) -> None:
-        tracked = self._orders.get(order_id)
-        if tracked is None:
-            log.warning("paper_venue_cancel_unknown order_id=%s", order_id)
-            return
-        if tracked.final or self._node is None:
-            return
-        tracked.cancel_requested = True
-        self._stop_family(tracked)
-        self._maybe_finish(tracked)

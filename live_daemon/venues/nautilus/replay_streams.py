@@ -11,8 +11,8 @@ The timeline is ns since 00:00 of the day, continued across wraps of the day whe
 (``cycle * period + offset``), so the day's gap structure goes on past midnight. The
 *snapshot* is each quote stream's last row before the start, or the day's last quote when
 starting at 00:00 with ``loop`` on (as if the previous day had been the same), so that a
-book exists before the first replayed tick. :mod:`live_daemon.venues.replay` is the
-NautilusTrader data client that plays them in real time.
+book exists before the first replayed tick. :mod:`live_daemon.venues.nautilus.data` is
+the NautilusTrader data client that plays them in real time.
 """
 
 from __future__ import annotations

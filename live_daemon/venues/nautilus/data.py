@@ -1,9 +1,11 @@
-"""A NautilusTrader data client that replays a day of our tick store in real time.
+"""The replay data client: a NautilusTrader ``LiveMarketDataClient`` that replays a day of
+our tick store in real time.
 
-``ReplayDataClient`` (a ``LiveMarketDataClient``) feeds a ``TradingNode``'s sandbox
-execution clients, which match orders against the replayed book. Per instrument it reads
-the day's quotes and trades (``read_day`` of ``tick_key(instrument, kind, day)``) when it
-is built (or takes them preloaded, see :func:`load_streams`), and once connected:
+``ReplayDataClient`` feeds a ``TradingNode``'s sandbox execution clients, which match
+orders against the replayed book. Per instrument it reads the day's quotes and trades
+(``read_day`` of ``tick_key(instrument, kind, day)``) when it is built (or takes them
+preloaded, see :func:`~live_daemon.venues.nautilus.replay_streams.load_streams`), and once
+connected:
 
 - publishes the instruments first (the data engine adds them to the cache; each sandbox
   client sees them on ``data.instrument.<venue>.*`` and creates a matching engine);
@@ -20,23 +22,23 @@ is built (or takes them preloaded, see :func:`load_streams`), and once connected
   across the wrap) or stops (``loop=False``).
 
 The streams and their schedule (which rows are due when) are in
-:mod:`live_daemon.venues.replay_streams`; its names are re-exported here (``__all__``).
+:mod:`live_daemon.venues.nautilus.replay_streams`.
 
 Tick sizes in the store are in base units, as everywhere in the backtests; instruments are
 built with :func:`to_nautilus_instrument` (base units). Prices and sizes are rounded onto
 the instrument's grid (``strict=False``) rather than failing mid-replay.
 
-Add it to a node with :func:`replay_client_config` and :class:`ReplayDataClientFactory`::
+Add it to a node with :func:`~live_daemon.venues.nautilus.config.replay_client_config` and
+:class:`~live_daemon.venues.nautilus.factories.ReplayDataClientFactory`::
 
     config = TradingNodeConfig(data_clients={REPLAY_CLIENT_NAME: replay_client_config(...)})
     node = TradingNode(config)
     node.add_data_client_factory(REPLAY_CLIENT_NAME, ReplayDataClientFactory)
 
-The config carries either URLs (``store_url``, ``reference_path``: serialisable) or
-in-process objects (``store``, ``reference``, preloaded ``streams``: what the paper gateway
-passes). The client does not hand its config to the Nautilus base class, which would
-JSON-encode it and fail on those objects. It is routed as the default data client, so
-subscriptions for any venue reach it; they are no-ops (everything is published anyway).
+The client does not hand its config to the Nautilus base class, which would JSON-encode it
+and fail on the in-process objects it may carry (``store``, ``reference``, ``streams``).
+It is routed as the default data client, so subscriptions for any venue reach it; they are
+no-ops (everything is published anyway).
 """
 
 from __future__ import annotations
@@ -44,16 +46,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import logging
 from typing import Any
 
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock, MessageBus
 from nautilus_trader.common.providers import InstrumentProvider
-from nautilus_trader.config import LiveDataClientConfig, RoutingConfig
 from nautilus_trader.core.data import Data
 from nautilus_trader.live.data_client import LiveMarketDataClient
-from nautilus_trader.live.factories import LiveDataClientFactory
 from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.instruments import Instrument
 
@@ -62,8 +61,8 @@ from execution_core.instruments.reference import InstrumentReference, load_refer
 from execution_core.nautilus.instruments import to_nautilus_instrument
 from execution_core.stores import open_store
 from execution_core.stores.base import ObjectStore
-from execution_core.ticks.layout import NS_PER_DAY
-from live_daemon.venues.replay_streams import (
+from live_daemon.venues.nautilus.config import ReplayDataClientConfig
+from live_daemon.venues.nautilus.replay_streams import (
     DueRows,
     ReplaySchedule,
     ReplayStream,
@@ -72,90 +71,8 @@ from live_daemon.venues.replay_streams import (
     load_streams,
 )
 
-__all__ = [
-    "MAX_SLEEP_SECS",
-    "REPLAY_CLIENT_NAME",
-    "DueRows",
-    "ReplayDataClient",
-    "ReplayDataClientConfig",
-    "ReplayDataClientFactory",
-    "ReplaySchedule",
-    "ReplayStream",
-    "build_ticks",
-    "in_replay_order",
-    "load_streams",
-    "replay_client_config",
-]
-
-log = logging.getLogger(__name__)
-
-REPLAY_CLIENT_NAME = "REPLAY"
-"""Name of the replay client in ``TradingNodeConfig.data_clients`` and of its factory (the
-node builder takes the part before the first ``-`` of a client's key as the factory name)."""
-
 MAX_SLEEP_SECS = 0.5
 """Longest sleep between wake-ups, so that a stop is noticed promptly."""
-
-
-class ReplayDataClientConfig(LiveDataClientConfig, frozen=True, kw_only=True):
-    """Configuration of :class:`ReplayDataClient`.
-
-    ``instrument_keys`` are canonical keys with a venue. ``day`` is ISO (``2024-03-01``).
-    Give the tick store as ``store_url`` or as an ``ObjectStore`` in ``store``, and the
-    instrument reference as ``reference_path``, an ``InstrumentReference`` in
-    ``reference``, or neither (the packaged one).
-    """
-
-    instrument_keys: tuple[str, ...]
-    day: str
-    speed: float = 1.0
-    start_offset_secs: float = 0.0
-    loop: bool = True
-    store_url: str | None = None
-    reference_path: str | None = None
-    store: Any = None
-    reference: Any = None
-    streams: Any = None  # a preloaded ``load_streams`` result (then the client reads nothing)
-
-
-def replay_client_config(
-    instrument_keys: list[str] | tuple[str, ...],
-    day: dt.date,
-    *,
-    store: ObjectStore | None = None,
-    store_url: str | None = None,
-    reference: InstrumentReference | None = None,
-    reference_path: str | None = None,
-    streams: list[ReplayStream] | None = None,
-    speed: float = 1.0,
-    start_offset_secs: float = 0.0,
-    loop: bool = True,
-) -> ReplayDataClientConfig:
-    """A checked :class:`ReplayDataClientConfig` (raises :class:`ConfigError`)."""
-    if not instrument_keys:
-        raise ConfigError("replay data client: no instruments given")
-    if not speed > 0:
-        raise ConfigError(f"replay data client: speed must be > 0, got {speed!r}")
-    if not 0 <= start_offset_secs < NS_PER_DAY / 1e9:
-        raise ConfigError(
-            "replay data client: start_offset_secs must be in [0, 86400), "
-            f"got {start_offset_secs!r}"
-        )
-    if (store is None) == (store_url is None):
-        raise ConfigError("replay data client: give exactly one of store and store_url")
-    return ReplayDataClientConfig(
-        routing=RoutingConfig(default=True),  # subscriptions of any venue come here
-        instrument_keys=tuple(instrument_keys),
-        day=day.isoformat(),
-        speed=float(speed),
-        start_offset_secs=float(start_offset_secs),
-        loop=loop,
-        store=store,
-        store_url=store_url,
-        reference=reference,
-        reference_path=reference_path,
-        streams=streams,
-    )
 
 
 class ReplayDataClient(LiveMarketDataClient):
@@ -296,25 +213,3 @@ class ReplayDataClient(LiveMarketDataClient):
 
     async def _unsubscribe_trade_ticks(self, command: Any) -> None:
         pass
-
-
-class ReplayDataClientFactory(LiveDataClientFactory):
-    """Registered with ``node.add_data_client_factory(REPLAY_CLIENT_NAME, ...)``."""
-
-    @staticmethod
-    def create(  # type: ignore[override]
-        loop: asyncio.AbstractEventLoop,
-        name: str,
-        config: ReplayDataClientConfig,
-        msgbus: MessageBus,
-        cache: Cache,
-        clock: LiveClock,
-    ) -> ReplayDataClient:
-        return ReplayDataClient(
-            loop=loop,
-            client_id=ClientId(name),
-            config=config,
-            msgbus=msgbus,
-            cache=cache,
-            clock=clock,
-        )

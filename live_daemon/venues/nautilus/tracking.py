@@ -1,34 +1,46 @@
-"""The paper gateway's order tracking: each of our orders' family of Nautilus orders, and
-the Nautilus order events it turns into
-:class:`~live_daemon.venues.paper_events.VenueEvent` objects.
+"""Order tracking in the paper node: each of our orders' family of Nautilus orders, and the
+Nautilus order events :class:`OrderTracker` turns into the
+:class:`~live_daemon.venues.gateway.VenueEvent` objects the daemon receives.
 
-:class:`OrderTracking` is a base class of
-:class:`~live_daemon.venues.paper.PaperVenueGateway` (it holds no state of its own: the
-attributes it uses are set by the gateway). An order's *family* is the Nautilus order itself
-for a NORMAL order, and the children an algorithm spawned from its primary otherwise (the
-primary never leaves the node). A stopped order (``cancel()``, a rejection midway, an
-algorithm's window ending) gets its final event once every order of its family is closed.
+An order's *family* is the Nautilus order itself for a NORMAL order, and the children an
+algorithm spawned from its primary otherwise (the primary never leaves the node). A stopped
+order (``cancel()``, a rejection midway, an algorithm's window ending) gets its final event
+once every order of its family is closed.
 
-Threads: events reach :meth:`OrderTracking._on_nautilus_event` on whatever thread
-NautilusTrader publishes from (it runs time alerts, hence the TWAP slices, on a Rust timer
-thread) and are handled on the loop; ``on_event`` is always called on the loop, through
-``call_soon_threadsafe``, never from inside Nautilus.
+Events (:class:`~live_daemon.venues.gateway.VenueEvent`), per our order_id:
+
+- ``accepted`` once: the venue accepted the order; for an algorithm order, the algorithm
+  took it (its children are not acknowledged separately);
+- ``filled`` per fill (children's included), with a :class:`Fill` and ``detail``
+  ``filled_quantity``, ``leaves_quantity``, ``final`` (true on the last fill);
+- ``canceled`` once, final, after ``cancel()`` (or an expiry) once every order of the family
+  is closed (``detail["filled_quantity"]``);
+- ``rejected`` once, final: invalid request, instrument not traded here, risk-engine
+  denial or venue rejection. A child rejected midway stops the algorithm:
+  ``rejected`` if nothing filled, else ``canceled`` with the reason.
+
+``Fill.ts`` is the wall clock when the gateway received the fill: the sandbox's own event
+times come from a test clock that only advances with the data (the last tick's time,
+``detail["ts_venue_ns"]``), so they can precede the submission.
+
+Threads: events reach :meth:`OrderTracker.on_order_event` on whatever thread NautilusTrader
+publishes from (it runs time alerts, hence the TWAP slices, on a Rust timer thread) and are
+handled on the loop; ``on_event`` is always called on the loop, through
+``call_soon_threadsafe`` (the gateway's ``emit``), never from inside Nautilus.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from nautilus_trader.cache.base import CacheFacade
 from nautilus_trader.execution.algorithm import ExecAlgorithm
-from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.enums import liquidity_side_to_str
+from nautilus_trader.model.enums import OrderStatus, liquidity_side_to_str, order_status_to_str
 from nautilus_trader.model.events import (
     OrderAccepted,
     OrderCanceled,
@@ -44,61 +56,125 @@ from nautilus_trader.model.orders import Order
 
 from live_daemon.domain import Fill
 from live_daemon.venues.gateway import VenueEvent
-from live_daemon.venues.paper_events import (
+from live_daemon.venues.nautilus.execution import GatewayStrategy
+from live_daemon.venues.nautilus.orders import (
     ORDER_ID_TAG,
-    GatewayStrategy,
-    _Tracked,
-    _venue_units,
+    TrackedOrder,
+    TrackedOrders,
+    client_order_id_for,
+    venue_units,
 )
 
-log = logging.getLogger("live_daemon.venues.paper")
+log = logging.getLogger(__name__)
+
+_STATUS = {
+    OrderStatus.INITIALIZED: "SUBMITTED",
+    OrderStatus.SUBMITTED: "SUBMITTED",
+    OrderStatus.EMULATED: "ACCEPTED",
+    OrderStatus.RELEASED: "ACCEPTED",
+    OrderStatus.ACCEPTED: "ACCEPTED",
+    OrderStatus.TRIGGERED: "ACCEPTED",
+    OrderStatus.PENDING_UPDATE: "ACCEPTED",
+    OrderStatus.PENDING_CANCEL: "ACCEPTED",
+    OrderStatus.PARTIALLY_FILLED: "PARTIALLY_FILLED",
+    OrderStatus.FILLED: "FILLED",
+    OrderStatus.CANCELED: "CANCELED",
+    OrderStatus.EXPIRED: "CANCELED",
+    OrderStatus.REJECTED: "REJECTED",
+    OrderStatus.DENIED: "REJECTED",
+}
 
 
-class OrderTracking:
-    """Families of Nautilus orders and their events (module docstring)."""
+def daemon_status(order: Order) -> str:
+    """A Nautilus order's status in the daemon's vocabulary."""
+    status = _STATUS.get(order.status, order_status_to_str(order.status))
+    if status == "ACCEPTED" and order.filled_qty.as_decimal() > 0:
+        return "PARTIALLY_FILLED"
+    return status
 
-    _on_event: Callable[[VenueEvent], None]
-    _loop: asyncio.AbstractEventLoop | None
-    _thread_id: int | None
-    _node: TradingNode | None
-    _strategy: GatewayStrategy | None
-    _algorithms: dict[str, ExecAlgorithm]
-    _orders: dict[str, _Tracked]
-    _by_client_id: dict[str, str]  # ClientOrderId value -> our order_id
 
-    # -- events for the daemon -------------------------------------------------------------
+class OrderTracker:
+    """The families of our orders in one node, and their events (module docstring).
 
-    def _emit(self, event: VenueEvent) -> None:
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._deliver, event)
+    Made once the node is built, with what it works on: the node's ``cache``, the
+    ``strategy`` our orders go through (the tracker receives its order events from then
+    on), the node's exec ``algorithms`` by id (their clocks hold the slices' timers), the
+    gateway's ``orders``, ``emit`` (hands an event to the daemon: queued on the loop) and
+    ``in_loop`` (runs a call on the loop: at once on the loop's thread, otherwise through
+    ``call_soon_threadsafe``). :meth:`close` when the node stops: the tracker then
+    reports only what is already under way (acceptances, fills), never a final event."""
 
-    def _deliver(self, event: VenueEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception:
-            log.exception(
-                "paper_venue_on_event_failed kind=%s order_id=%s", event.kind, event.order_id
-            )
+    def __init__(
+        self,
+        cache: CacheFacade,
+        strategy: GatewayStrategy,
+        algorithms: Mapping[str, ExecAlgorithm],
+        orders: TrackedOrders,
+        *,
+        emit: Callable[[VenueEvent], None],
+        in_loop: Callable[..., None],
+    ) -> None:
+        self._cache: CacheFacade | None = cache
+        self._strategy = strategy
+        self._algorithms = dict(algorithms)
+        self._orders = orders
+        self._emit = emit
+        self._in_loop = in_loop
+        strategy.forward_order_events(self.on_order_event)
+
+    def close(self) -> None:
+        """The node is stopping: from now on nothing is asked of it."""
+        self._cache = None
+
+    # -- what the gateway asks -------------------------------------------------------------
+
+    def cancel(self, tracked: TrackedOrder) -> None:
+        """Stop an open order: no more slices, every open order of its family canceled;
+        ``canceled`` once they are all closed."""
+        tracked.cancel_requested = True
+        self._stop_family(tracked)
+        self._maybe_finish(tracked)
+
+    def order_state(self, order_id: str) -> str | None:
+        """What the node knows of an order, in the daemon's vocabulary (see the gateway's
+        ``order_state``); ``None`` if it never saw it."""
+        assert self._cache is not None
+        cache = self._cache
+        cid = client_order_id_for(order_id)
+        primary = cache.order(cid)
+        tracked = self._orders.get(order_id)
+        if primary is None:  # refused before reaching Nautilus, or never seen
+            return "REJECTED" if tracked is not None and tracked.final else None
+        if primary.exec_algorithm_id is None:
+            return daemon_status(primary)
+        children = [o for o in cache.orders_for_exec_spawn(cid) if o.client_order_id != cid]
+        filled = sum((o.filled_qty.as_decimal() for o in children), Decimal(0))
+        if filled >= primary.quantity.as_decimal():
+            return "FILLED"
+        if not primary.is_closed or any(not o.is_closed for o in children):
+            return "PARTIALLY_FILLED" if filled > 0 else "ACCEPTED"
+        refused = tracked is not None and tracked.stop_reason is not None
+        return "REJECTED" if refused and filled == 0 else "CANCELED"
 
     # -- families --------------------------------------------------------------------------
 
-    def _family(self, tracked: _Tracked) -> list[Order]:
+    def _family(self, tracked: TrackedOrder) -> list[Order]:
         """Every Nautilus order of ``tracked`` that goes to the venue (not the primary of an
         algorithm order: it never leaves the node)."""
-        assert self._node is not None
-        cache = self._node.cache
+        assert self._cache is not None
+        cache = self._cache
         cid = tracked.client_order_id
         if tracked.algorithm is None:
             order = cache.order(cid)
             return [] if order is None else [order]
         return [o for o in cache.orders_for_exec_spawn(cid) if o.client_order_id != cid]
 
-    def _open_family(self, tracked: _Tracked) -> list[Order]:
+    def _open_family(self, tracked: TrackedOrder) -> list[Order]:
         return [o for o in self._family(tracked) if not o.is_closed]
 
-    def _stop_family(self, tracked: _Tracked) -> None:
+    def _stop_family(self, tracked: TrackedOrder) -> None:
         """No more slices; cancel every open order of the family."""
-        assert self._node is not None and self._strategy is not None
+        assert self._cache is not None
         if tracked.algorithm is not None:
             key = tracked.client_order_id.value
             clock = self._algorithms[tracked.algorithm].clock
@@ -109,15 +185,15 @@ class OrderTracking:
             if not order.is_pending_cancel:
                 self._strategy.cancel_order(order)
         if tracked.algorithm is not None:
-            primary = self._node.cache.order(tracked.client_order_id)
+            primary = self._cache.order(tracked.client_order_id)
             if primary is not None and not primary.is_closed:
                 self._strategy.cancel_order(primary)  # canceled locally by the algorithm
             else:
                 tracked.primary_closed = True
 
-    def _maybe_finish(self, tracked: _Tracked) -> None:
+    def _maybe_finish(self, tracked: TrackedOrder) -> None:
         """The final ``canceled``/``rejected`` event once a stopped order's family is closed."""
-        if tracked.final or self._node is None:
+        if tracked.final or self._cache is None:
             return
         if not (tracked.cancel_requested or tracked.stop_reason is not None):
             return
@@ -141,28 +217,25 @@ class OrderTracking:
 
     # -- Nautilus events -------------------------------------------------------------------
 
-    def _on_nautilus_event(self, event: OrderEvent) -> None:
+    def on_order_event(self, event: OrderEvent) -> None:
         """From the strategy, on whatever thread Nautilus publishes from."""
-        if threading.get_ident() != self._thread_id and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._handle_event, event)
-        else:
-            self._handle_event(event)
+        self._in_loop(self._handle_event, event)
 
     def _order_id_of(self, client_order_id: ClientOrderId) -> str | None:
-        order_id = self._by_client_id.get(client_order_id.value)
-        if order_id is not None or self._node is None:
+        order_id = self._orders.order_id_of(client_order_id)
+        if order_id is not None or self._cache is None:
             return order_id
-        order = self._node.cache.order(client_order_id)
+        order = self._cache.order(client_order_id)
         if order is None:
             return None
         if order.exec_spawn_id is not None:
-            order_id = self._by_client_id.get(order.exec_spawn_id.value)
+            order_id = self._orders.order_id_of(order.exec_spawn_id)
         if order_id is None:
             for tag in order.tags or []:
                 if tag.startswith(ORDER_ID_TAG):
                     order_id = tag[len(ORDER_ID_TAG) :]
         if order_id is not None:
-            self._by_client_id[client_order_id.value] = order_id
+            self._orders.link(client_order_id, order_id)
         return order_id
 
     def _handle_event(self, event: OrderEvent) -> None:
@@ -222,9 +295,9 @@ class OrderTracking:
                 event.reason,
             )
 
-    def _on_fill(self, tracked: _Tracked, event: OrderFilled, base: dict[str, Any]) -> None:
+    def _on_fill(self, tracked: TrackedOrder, event: OrderFilled, base: dict[str, Any]) -> None:
         assert tracked.spec is not None
-        quantity = _venue_units(event.last_qty.as_decimal(), tracked.spec)
+        quantity = venue_units(event.last_qty.as_decimal(), tracked.spec)
         tracked.filled += quantity
         if not tracked.accepted:  # a fill implies acceptance
             tracked.accepted = True
