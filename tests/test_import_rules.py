@@ -1,7 +1,8 @@
 """The import contracts of pyproject.toml ([tool.importlinter]) hold, and really bite.
 
 execution_core is shared and imports neither pipelines nor live_daemon; pipelines and
-live_daemon never import each other.
+live_daemon never import each other; inside live_daemon, only live_daemon.venues.nautilus
+imports nautilus_trader.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def lint_imports(cwd: Path, config: Path, pythonpath: Path) -> subprocess.Comple
 def test_the_contracts_are_kept() -> None:
     result = lint_imports(REPO_ROOT, REPO_ROOT / "pyproject.toml", REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 def _write(root: Path, module: str, source: str = "") -> None:
@@ -48,11 +49,15 @@ def _write(root: Path, module: str, source: str = "") -> None:
 
 
 def test_the_contracts_catch_violations(tmp_path: Path) -> None:
-    """The repository's own contracts, run on a small tree that breaks both."""
+    """The repository's own contracts, run on a small tree that breaks all three."""
     importlinter = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    assert len(importlinter["contracts"]) == 2
+    assert len(importlinter["contracts"]) == 3
     # JSON strings and string arrays are valid TOML values
-    lines = [f"root_packages = {json.dumps(importlinter['root_packages'])}"]
+    lines = [
+        f"{key} = {json.dumps(value)}"
+        for key, value in importlinter.items()
+        if key != "contracts"  # root_packages, include_external_packages
+    ]
     for contract in importlinter["contracts"]:
         lines.append("\n[[tool.importlinter.contracts]]")
         lines += [f"{key} = {json.dumps(value)}" for key, value in contract.items()]
@@ -66,20 +71,31 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     _write(tree, "execution_core.leaky", "from pipelines import cli\n")
     _write(tree, "pipelines.cli", "import execution_core.fine\n")
     _write(tree, "live_daemon.main", "import pipelines.cli\n")
+    # the adapter sub-package may import nautilus_trader, and the rest of live_daemon may
+    # import the sub-package; nothing else in live_daemon may import nautilus_trader
+    _write(tree, "live_daemon.venues.__init__")
+    _write(tree, "live_daemon.venues.nautilus.__init__")
+    _write(tree, "live_daemon.venues.nautilus.venue", "import nautilus_trader.live.node\n")
+    _write(tree, "live_daemon.venues.host", "import live_daemon.venues.nautilus.venue\n")
+    _write(tree, "live_daemon.orchestrator", "from nautilus_trader.model import enums\n")
 
     result = lint_imports(tmp_path, config, tree)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "Contracts: 0 kept, 2 broken." in output
+    assert "Contracts: 0 kept, 3 broken." in output
     assert "execution_core.leaky -> pipelines.cli" in output
     assert "live_daemon.main -> pipelines.cli" in output
+    assert "live_daemon.orchestrator -> nautilus_trader" in output
+    assert "live_daemon.venues.host ->" not in output
+    assert "live_daemon.venues.nautilus.venue ->" not in output
 
     # and the same tree without the bad imports passes
     _write(tree, "execution_core.leaky", "import execution_core.fine\n")
     _write(tree, "live_daemon.main", "import execution_core.fine\n")
+    _write(tree, "live_daemon.orchestrator", "import live_daemon.venues.host\n")
     result = lint_imports(tmp_path, config, tree)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 2 kept, 0 broken." in result.stdout
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -111,3 +127,18 @@ def test_no_forbidden_import_statements(package: str, forbidden: set[str]) -> No
         if _imported_roots(f) & forbidden
     }
     assert offenders == {}
+
+
+def test_only_the_adapter_subpackage_imports_nautilus_trader() -> None:
+    """The same rule, scanned: no live_daemon file outside live_daemon/venues/nautilus/
+    imports nautilus_trader, and the sub-package's __init__ imports nothing at all."""
+    adapter = REPO_ROOT / "live_daemon" / "venues" / "nautilus"
+    inside = sorted(adapter.rglob("*.py"))
+    assert any("nautilus_trader" in _imported_roots(f) for f in inside)
+    offenders = [
+        str(f.relative_to(REPO_ROOT))
+        for f in sorted((REPO_ROOT / "live_daemon").rglob("*.py"))
+        if adapter not in f.parents and "nautilus_trader" in _imported_roots(f)
+    ]
+    assert offenders == []
+    assert _imported_roots(adapter / "__init__.py") == set()
