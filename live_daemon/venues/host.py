@@ -1,4 +1,4 @@
-"""The venue host: the paper venue (:class:`~live_daemon.venues.paper.PaperVenueGateway`, a
+"""The venue host: the paper venue (:class:`~live_daemon.venues.nautilus.venue.PaperVenueGateway`, a
 NautilusTrader ``TradingNode``) with its own record (:mod:`live_daemon.venues.journal`),
 serving one daemon at a time (:mod:`live_daemon.venues.server`). ``exec-venue paper``
 (:mod:`live_daemon.venues.cli`) runs it as a process of its own.
