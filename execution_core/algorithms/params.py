@@ -35,9 +35,10 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from execution_core.errors import ExecutionServicesError
+from execution_core.execution_window import EXECUTION_WINDOW_SECONDS
 from execution_core.signals.schema import ExecAlgorithm
 
-MAX_HORIZON_SEC = 300
+MAX_HORIZON_SEC = EXECUTION_WINDOW_SECONDS  # an algorithm's horizon fits in its window
 """An execution window is 5 minutes: no algorithm may run longer than that."""
 
 MAX_SLICES = 1000

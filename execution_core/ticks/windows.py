@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import polars as pl
 
-WINDOW_LENGTH = dt.timedelta(minutes=5)
+from execution_core.execution_window import EXECUTION_WINDOW
+
+WINDOW_LENGTH = EXECUTION_WINDOW  # the window each target change opens
 
 Window = tuple[int, int]  # [start_ns, end_ns)
 

@@ -6,7 +6,6 @@ with a venue and data), so a bad signal fails fast with its file and row.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -19,6 +18,7 @@ from nautilus_trader.model.data import QuoteTick, TradeTick
 
 from execution_core.algorithms.params import parse_algorithm
 from execution_core.errors import DataError, ExecutionServicesError
+from execution_core.execution_window import EXECUTION_WINDOW, EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.nautilus.data import quote_ticks, trade_ticks
@@ -30,7 +30,6 @@ from execution_core.ticks.window_loader import TickWindows
 from pipelines.backtest.engine import BacktestConfig, build_engine
 from pipelines.backtest.results import build_summary, fill_frame, order_frame
 from pipelines.backtest.strategy import (
-    WINDOW_NS,
     Decision,
     SignalEvent,
     SignalExecutionConfig,
@@ -38,8 +37,6 @@ from pipelines.backtest.strategy import (
 )
 
 log = logging.getLogger(__name__)
-
-WINDOW = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -108,7 +105,9 @@ def with_window_end_heartbeats(quotes: pl.DataFrame, ends: list[int]) -> pl.Data
         left_on="end",
         right_on="ts_event",
         strategy="backward",
-    ).filter(pl.col("quoted_at").is_not_null() & (pl.col("end") - pl.col("quoted_at") < WINDOW))
+    ).filter(
+        pl.col("quoted_at").is_not_null() & (pl.col("end") - pl.col("quoted_at") < EXECUTION_WINDOW)
+    )
     beats = last.select(
         pl.col("end").alias("ts_event"), *[c for c in quotes.columns if c != "ts_event"]
     )
@@ -141,7 +140,7 @@ def run_backtest(
     specs = [reference.get(key) for key in sorted(venue_keys)]
     engine, instruments = build_engine(specs, config)
     try:
-        ends = [e.ts_ns + WINDOW_NS - 1 for e in signal_list]
+        ends = [e.ts_ns + EXECUTION_WINDOW_NS - 1 for e in signal_list]
         data: list[TradeTick | QuoteTick] = []
         for t in ticks:
             if t.instrument_key in instruments and not t.frame.is_empty():

@@ -24,6 +24,7 @@ from nautilus_trader.trading.strategy import Strategy
 
 from execution_core.algorithms.params import lots_to_quantity, quantity_to_lots
 from execution_core.errors import ExecutionServicesError
+from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
 from execution_core.routing.costs import TopOfBook
 from execution_core.routing.router import SmartRouter
@@ -58,7 +59,6 @@ class Decision:
     rejection: str | None = None
 
 
-WINDOW_NS = 300 * 1_000_000_000  # an execution window lasts 5 minutes
 POLL_NS = 50_000_000  # while waiting for quotes, look at the cache every 50 ms
 # Open orders are cancelled this long before the window ends, so that the cancel reaches the
 # simulated venue (after its latency) while the window lasts. The runner puts a heartbeat at
@@ -103,7 +103,7 @@ class SignalExecutionStrategy(Strategy):
         self._pending[event.operation_id] = event
         for name, at, callback in (
             ("deadline", event.ts_ns + self._timeout_ns, self._on_deadline),
-            ("window_end", event.ts_ns + WINDOW_NS - CANCEL_LEAD_NS, self._on_window_end),
+            ("window_end", event.ts_ns + EXECUTION_WINDOW_NS - CANCEL_LEAD_NS, self._on_window_end),
         ):
             self.clock.set_time_alert_ns(
                 name=f"{name}:{event.operation_id}", alert_time_ns=at, callback=callback
@@ -114,7 +114,7 @@ class SignalExecutionStrategy(Strategy):
                 name=f"poll:{event.operation_id}",
                 interval_ns=POLL_NS,
                 start_time_ns=0,
-                stop_time_ns=event.ts_ns + WINDOW_NS - 1,
+                stop_time_ns=event.ts_ns + EXECUTION_WINDOW_NS - 1,
                 callback=self._on_poll,
             )
 
@@ -215,7 +215,7 @@ class SignalExecutionStrategy(Strategy):
                 exec_algorithm_id=ExecAlgorithmId(event.algorithm),
                 exec_algorithm_params={
                     "params": event.params or "{}",
-                    "window_end_ns": event.ts_ns + 300_000_000_000,
+                    "window_end_ns": event.ts_ns + EXECUTION_WINDOW_NS,
                 },
             )
         decision.client_order_id = order.client_order_id.value

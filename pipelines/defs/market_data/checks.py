@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
+from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.reference import InstrumentReference, parse_reference
 from execution_core.signals.schema import SIGNALS_SCHEMA
 from execution_core.stores import artifacts
@@ -77,7 +78,7 @@ def instrument_problems(reference: InstrumentReference) -> list[str]:
 
 def window_day_problems(windows: pl.DataFrame, day: dt.date) -> list[str]:
     start, end = day_start_ns(day), day_start_ns(day) + NS_PER_DAY
-    length = int(WINDOW_LENGTH.total_seconds() * 1e9)
+    length = EXECUTION_WINDOW_NS
     problems = []
     ws = windows["window_start"].dt.epoch("ns").to_list()
     we = windows["window_end"].dt.epoch("ns").to_list()
