@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 URL = os.environ.get("EXEC_DAEMON_URL", "http://127.0.0.1:8001")
+DAEMON_LOG = Path("runtime/logs/demo-daemon.log")
 TOKEN = os.environ.get("EXEC_DAEMON_TOKEN", "paper-token")
 ORDERS = [
     ("NORMAL", "ANY:PERPETUAL:BTC-USDT@LIN", "BUY", "0.05", {}),
@@ -40,14 +41,14 @@ def _wait_healthy(process: subprocess.Popen[bytes], timeout: float) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"the daemon exited with code {process.returncode}")
+            raise SystemExit(f"the daemon exited with code {process.returncode}; see {DAEMON_LOG}")
         try:
             if httpx.get(f"{URL}/api/health", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise SystemExit("the daemon did not become healthy")
+    raise SystemExit(f"the daemon was not healthy after {timeout:g}s; see {DAEMON_LOG}")
 
 
 def _final(client: httpx.Client, operation_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -84,7 +85,13 @@ def main() -> None:
     settings = load_settings()
     venue_dir = settings.venue_dir
     venue_was_running = VenueDir(venue_dir.resolve()).running_pid() is not None
-    daemon = subprocess.Popen([str(Path(sys.executable).parent / "exec-live")])
+    # the daemon's own log (every request, the venue's start) goes to a file, named at the
+    # end: what the demo prints is the orders, their fills, the positions and the breaks
+    DAEMON_LOG.parent.mkdir(parents=True, exist_ok=True)
+    log_file = DAEMON_LOG.open("ab")
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).parent / "exec-live")], stdout=log_file, stderr=subprocess.STDOUT
+    )
     try:
         # the daemon waits for its venue (venue_start_timeout_secs), then for PostgreSQL
         _wait_healthy(daemon, settings.venue_start_timeout_secs + 120)
@@ -124,6 +131,8 @@ def main() -> None:
         print(f"daemon stopped ({'cleanly' if code in (0, -15) else f'exit code {code}'})")  # noqa: T201
         if not venue_was_running:
             _stop_venue(venue_dir)
+        log_file.close()
+        print(f"logs: the daemon's in {DAEMON_LOG}, the venue's in {venue_dir / 'venue.log'}")  # noqa: T201
 
 
 if __name__ == "__main__":
