@@ -3,7 +3,6 @@ fees, fills and latency from the instrument reference."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
@@ -17,28 +16,9 @@ from nautilus_trader.model.objects import Money
 
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import to_nautilus_instrument
-from execution_core.routing.costs import CostModelConfig
+from pipelines.backtest.config import BacktestConfig
 
 NS_PER_MS = 1_000_000
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    """Everything besides the data that decides a backtest's outcome (part of its run_id)."""
-
-    starting_cash: float = 1_000_000.0
-    leverage: float = 10.0
-    prob_fill_on_limit: float = 1.0  # a touched limit order fills (queue position unknown)
-    prob_slippage: float = 0.0  # extra one-tick slippage of market orders (besides the book)
-    random_seed: int = 42
-    decision_timeout_ms: int = 2_000
-    cost_model: CostModelConfig = field(default_factory=CostModelConfig)
-    log_level: str = "ERROR"
-
-    def as_dict(self) -> dict[str, object]:
-        from dataclasses import asdict
-
-        return asdict(self)
 
 
 def build_engine(

@@ -27,7 +27,8 @@ from execution_core.results.ledger import EMPTY_MARKS, build_ledger, mark_sample
 from execution_core.routing.router import SmartRouter
 from execution_core.ticks.schema import TickKind
 from execution_core.ticks.window_loader import TickWindows
-from pipelines.backtest.engine import BacktestConfig, build_engine
+from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.engine import build_engine
 from pipelines.backtest.results import build_summary, fill_frame, order_frame
 from pipelines.backtest.strategy import (
     Decision,

@@ -2,7 +2,8 @@
 
 Store URLs default to the embedded ``file://runtime/store/...`` and are overridden per
 deployment with ``EXEC_<NAME>_STORE_URL`` (e.g. ``gs://bucket/ticks``). ``gs://`` stores
-get their client from dagster-gcp's ``GCSResource``.
+get their client from dagster-gcp's ``GCSResource`` (imported when such a store is opened:
+dagster-gcp brings BigQuery and pandas, which loading the definitions does not need).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 from functools import cached_property
 
 import dagster as dg
-from dagster_gcp import GCSResource
 
 from execution_core.instruments.reference import (
     PACKAGED_REFERENCE_SOURCE,
@@ -46,6 +46,8 @@ class StoresResource(dg.ConfigurableResource):
         url = self.url(name)
         client = None
         if url.startswith("gs://"):
+            from dagster_gcp import GCSResource
+
             project = self.gcs_project or os.environ.get("EXEC_GCS_PROJECT")
             client = GCSResource(project=project).get_client()
         return open_store(url, gcs_client=client)

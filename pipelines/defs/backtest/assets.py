@@ -5,6 +5,9 @@ signal changes through NautilusTrader on the windowed ticks; ``backtest_results`
 validates the four files and ``summary.json`` against their schemas and uploads them
 atomically to ``backtest_results/{run_id}/`` in the execution store, then runs the
 blocking consistency checks on what was uploaded.
+
+Loading this module imports neither NautilusTrader nor matplotlib: the steps import them
+(the runner, the plots) when they run, so that loading the definitions stays fast.
 """
 
 import json
@@ -17,8 +20,7 @@ from execution_core.results.schemas import RESULT_SCHEMAS
 from execution_core.stores import artifacts
 from execution_core.ticks.schema import TickKind
 from execution_core.ticks.window_loader import TickWindows
-from pipelines.backtest.engine import BacktestConfig
-from pipelines.backtest.runner import derive_run_id, run_backtest
+from pipelines.backtest.config import BacktestConfig
 from pipelines.defs.backtest import checks
 from pipelines.defs.backtest.plots import equity_curve_png, markdown_image, slippage_png
 from pipelines.defs.market_data.assets import instruments, reference_for, signals, tick_windows
@@ -80,6 +82,8 @@ def load_tick_windows(
 def backtest_run(
     context: dg.AssetExecutionContext, config: BacktestRunConfig, stores: StoresResource
 ) -> Iterator[dg.MaterializeResult]:
+    from pipelines.backtest.runner import derive_run_id, run_backtest  # NautilusTrader
+
     day = context.partition_key
     reference = reference_for(stores, day)
     signals_set = artifacts.open_set(stores.results, artifact_prefix("signals", day))

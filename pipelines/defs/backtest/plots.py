@@ -1,4 +1,8 @@
-"""PNG plots for asset metadata: the equity curve and slippage by execution algorithm."""
+"""PNG plots for asset metadata: the equity curve and slippage by execution algorithm.
+
+matplotlib is imported by the step that draws (``_pyplot``), not when the Dagster
+definitions are loaded.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,29 @@ import base64
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display on servers and CI
-
-import matplotlib.pyplot as plt
 import polars as pl
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on servers and CI
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
+    _pyplot().close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
 def equity_curve_png(equity: pl.DataFrame, title: str) -> str:
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 4.5), sharex=True, height_ratios=[3, 1])
+    fig, (top, bottom) = _pyplot().subplots(
+        2, 1, figsize=(8, 4.5), sharex=True, height_ratios=[3, 1]
+    )
     if len(equity):
         times = equity["ts_event"].to_list()
         top.step(times, equity["equity"].to_list(), where="post", label="equity")
@@ -39,7 +49,7 @@ def equity_curve_png(equity: pl.DataFrame, title: str) -> str:
 
 
 def slippage_png(slippage: dict[str, dict[str, float]]) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3))
+    fig, ax = _pyplot().subplots(figsize=(6, 3))
     names = list(slippage)
     values = [slippage[n]["slippage_bps"] for n in names]
     bars = ax.bar(names, values, color=["tab:green" if v <= 0 else "tab:orange" for v in values])

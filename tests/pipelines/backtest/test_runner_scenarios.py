@@ -35,7 +35,7 @@ from execution_core.instruments.reference import InstrumentReference
 from execution_core.results import rules
 from execution_core.ticks.window_loader import TickWindows
 from pipelines.backtest import runner
-from pipelines.backtest.engine import BacktestConfig
+from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.runner import BacktestResult, derive_run_id, run_backtest
 from tests.pipelines.backtest.conftest import (
     ANY_BTC,
