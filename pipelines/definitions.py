@@ -1,4 +1,11 @@
-"""The Dagster code location: ``dagster dev`` (workspace.yaml) and the tests load this."""
+"""The Dagster code location: ``dagster dev`` (workspace.yaml) and the tests load this.
+
+Every job (the daily backtest, market data, the live jobs and the implicit asset job that
+the UI's Materialize and ``dagster asset materialize`` use) runs its steps in the run's
+own process: a process per step would import the whole stack again for each step (seconds
+each), while the steps of a day run one after the other anyway. Backtest days run in
+parallel as separate runs (``max_concurrent_runs`` in dagster.yaml).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ defs = dg.Definitions(
     jobs=[market_data_job, daily_backtest_job, restart_live_daemon, live_reconciliation_job],
     schedules=[daily_backtest_schedule, live_reconciliation_schedule],
     sensors=[live_daemon_sensor, live_reconciliation_sensor],
+    executor=dg.in_process_executor,
     resources={
         "stores": StoresResource(),
         "live_daemon": LiveDaemonResource(),

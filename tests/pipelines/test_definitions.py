@@ -152,3 +152,20 @@ def test_live_resources_are_bound_with_environment_defaults(
     )
     monkeypatch.setenv("DATABASE_URL", "postgresql://oms.internal/oms")
     assert daemon.oms_url() == "postgresql://oms.internal/oms"
+
+
+# --- execution ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "job",
+    [
+        "daily_backtest_job",
+        "market_data_job",
+        "restart_live_daemon",
+        "live_reconciliation_job",
+        "__ASSET_JOB",  # the UI's Materialize and `dagster asset materialize`
+    ],
+)
+def test_jobs_run_their_steps_in_one_process(job: str) -> None:
+    assert defs.resolve_job_def(job).executor_def is dg.in_process_executor
