@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-from nautilus_trader.backtest.models import FillModel, LatencyModel, MakerTakerFeeModel
+from nautilus_trader.backtest.models import LatencyModel, MakerTakerFeeModel
 from nautilus_trader.config import LoggingConfig
 from nautilus_trader.model.currencies import USDT
 from nautilus_trader.model.enums import AccountType, BookType, OmsType
@@ -17,6 +17,7 @@ from nautilus_trader.model.objects import Money
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import to_nautilus_instrument
 from pipelines.backtest.config import BacktestConfig
+from pipelines.backtest.fill_model import QuotedTouchFillModel
 
 NS_PER_MS = 1_000_000
 
@@ -46,7 +47,8 @@ def build_engine(
             base_currency=USDT,
             starting_balances=[Money(config.starting_cash, USDT)],
             default_leverage=Decimal(str(config.leverage)),
-            fill_model=FillModel(
+            fill_model=QuotedTouchFillModel(
+                engine.cache,
                 prob_fill_on_limit=config.prob_fill_on_limit,
                 prob_slippage=config.prob_slippage,
                 random_seed=config.random_seed,

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 from nautilus_trader.model.data import QuoteTick, TradeTick
+from nautilus_trader.model.instruments import Instrument
 
 from execution_core.algorithms.params import parse_algorithm
 from execution_core.errors import DataError, ExecutionServicesError
@@ -115,6 +116,26 @@ def with_window_end_heartbeats(quotes: pl.DataFrame, ends: list[int]) -> pl.Data
     return pl.concat([quotes, beats.select(quotes.columns)]).sort("ts_event", maintain_order=True)
 
 
+def engine_ticks(
+    ticks: list[TickWindows], instruments: dict[str, Instrument], ends: list[int]
+) -> list[QuoteTick | TradeTick]:
+    """The windows' ticks as NautilusTrader ticks for ``engine.add_data(..., sort=True)``:
+    every quote list before every trade list, so that the engine's stable sort puts a
+    quote before a trade of the same instant (whatever order ``ticks`` come in; the
+    window loader gives trades first). An order arriving at that instant then sees the
+    quote. Quotes get the window-end heartbeats (:func:`with_window_end_heartbeats`)."""
+    quotes: list[QuoteTick | TradeTick] = []
+    trades: list[QuoteTick | TradeTick] = []
+    for t in ticks:
+        if t.instrument_key in instruments and not t.frame.is_empty():
+            if t.kind is TickKind.TRADES:
+                trades.extend(trade_ticks(t.frame, instruments[t.instrument_key]))
+            else:
+                frame = with_window_end_heartbeats(t.frame, ends)
+                quotes.extend(quote_ticks(frame, instruments[t.instrument_key]))
+    return quotes + trades
+
+
 def derive_run_id(day: str, inputs: dict[str, Any], config: BacktestConfig) -> str:
     """Same inputs and config → same run_id, so a re-run replaces rather than duplicates."""
     digest = hashlib.sha256(
@@ -142,14 +163,7 @@ def run_backtest(
     engine, instruments = build_engine(specs, config)
     try:
         ends = [e.ts_ns + EXECUTION_WINDOW_NS - 1 for e in signal_list]
-        data: list[TradeTick | QuoteTick] = []
-        for t in ticks:
-            if t.instrument_key in instruments and not t.frame.is_empty():
-                if t.kind is TickKind.TRADES:
-                    data.extend(trade_ticks(t.frame, instruments[t.instrument_key]))
-                else:
-                    frame = with_window_end_heartbeats(t.frame, ends)
-                    data.extend(quote_ticks(frame, instruments[t.instrument_key]))
+        data = engine_ticks(ticks, instruments, ends)
         engine.add_data(data, sort=True)
         if progress:
             progress(
