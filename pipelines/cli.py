@@ -169,7 +169,8 @@ def live_reconcile(
     the OMS is compared with every venue's own record) and print the breaks per table."""
     daemon = LiveDaemonResource(api_url=daemon_url) if daemon_url else LiveDaemonResource()
     stores = stores_from_config(config)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # the instance's storage setup
+    for noisy in ("alembic", "pgserver", "execution_core.database"):  # storage set-up chatter
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     result = dg.materialize(
         LIVE_ASSETS,
         selection=list(RECONCILIATION_TABLES),
