@@ -17,6 +17,8 @@ class BacktestConfig:
     prob_fill_on_limit: float = 1.0  # a touched limit order fills (queue position unknown)
     prob_slippage: float = 0.0  # extra one-tick slippage of market orders (besides the book)
     random_seed: int = 42
+    # The router's wait for the candidate venues to quote after a signal, at most (README,
+    # "Smart router"): then it decides on those that have, or rejects with none.
     decision_timeout_ms: int = 2_000
     cost_model: CostModelConfig = field(default_factory=CostModelConfig)
     log_level: str = "ERROR"

@@ -6,6 +6,7 @@ filled quantity and average price are those of their children taken together.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from typing import Any
 
@@ -14,6 +15,7 @@ from nautilus_trader.model.enums import OrderType, order_status_to_str
 from nautilus_trader.model.events import OrderFilled, OrderSubmitted
 from nautilus_trader.model.orders import Order
 
+from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.results.schemas import FILL_COLUMNS, ORDER_COLUMNS, TS
 from pipelines.backtest.strategy import Decision
 
@@ -119,13 +121,49 @@ def order_frame(
     return pl.DataFrame(rows, schema=ORDER_COLUMNS, orient="row").sort(["ts_submitted", "order_id"])
 
 
-def slippage_by_algorithm(
-    orders: pl.DataFrame, decisions: list[Decision]
+def set_arrival_prices(
+    decisions: list[Decision], quotes: dict[str, pl.DataFrame], max_age_ns: int
+) -> None:
+    """Set each routed decision's arrival price: the mid of the chosen venue at the signal.
+
+    That is the venue's last quote at or before the signal's timestamp, if it is no older
+    than ``max_age_ns`` (the router's ``max_book_age_ms``: a quote the router would call
+    stale is no arrival price either). A window opens exactly at its signal, so such a quote
+    is there only when it lands on the signal's instant or when an earlier window of the
+    same venue instrument covers the signal (windows are merged). Otherwise the arrival
+    price is the window's own first quote of that venue (the first at or after the signal),
+    never the one the decision saw later. ``arrival_source`` says which rule applied.
+    ``quotes`` maps venue keys to their quote frames (sorted by ``ts_event``)."""
+    ts_cache: dict[str, list[int]] = {}
+    for decision in decisions:
+        key = decision.venue_key
+        if key is None or key not in quotes or quotes[key].is_empty():
+            continue
+        frame = quotes[key]
+        if key not in ts_cache:
+            ts_cache[key] = frame["ts_event"].dt.epoch("ns").to_list()
+        ts = ts_cache[key]
+        signal = decision.event.ts_ns
+        after = bisect_right(ts, signal)  # ts[after - 1] <= signal < ts[after]
+        if after and signal - ts[after - 1] <= max_age_ns:
+            row, source = after - 1, "at_or_before_signal"
+        elif after < len(ts) and ts[after] < signal + EXECUTION_WINDOW_NS:
+            row, source = after, "first_in_window"
+        else:
+            continue
+        bid, ask = frame["bid_price"][row], frame["ask_price"][row]
+        decision.arrival_price = (bid + ask) / 2
+        decision.arrival_source = source
+
+
+def slippage_by(
+    orders: pl.DataFrame, decisions: list[Decision], column: str = "exec_algorithm"
 ) -> dict[str, dict[str, float]]:
-    """Slippage of each algorithm's primaries against the arrival mid, weighted by filled
-    notional at arrival (so instruments of different size units add up), in bps: positive
-    = paid more than arrival when buying, received less when selling. Fill ratio is by
-    notional too."""
+    """Slippage of the primaries, grouped by ``column`` of the order frame (algorithm,
+    venue or strategy), against the arrival mid at the signal
+    (:func:`set_arrival_prices`), weighted by filled notional at arrival (so instruments of
+    different size units add up), in bps: positive = paid more than arrival when buying,
+    received less when selling. Fill ratio is by notional too."""
     arrival = {d.client_order_id: d.arrival_price for d in decisions if d.client_order_id}
     weighted: dict[str, float] = defaultdict(float)
     filled: dict[str, float] = defaultdict(float)
@@ -135,24 +173,52 @@ def slippage_by_algorithm(
         price = arrival.get(row["order_id"])
         if not price:
             continue
-        algo = row["exec_algorithm"]
-        count[algo] += 1
-        ordered[algo] += row["quantity"] * price
+        group = row[column]
+        count[group] += 1
+        ordered[group] += row["quantity"] * price
         if row["avg_fill_price"] is None:
             continue
         sign = 1.0 if row["side"] == "BUY" else -1.0
         notional = row["filled_quantity"] * price
-        weighted[algo] += sign * (row["avg_fill_price"] - price) / price * 1e4 * notional
-        filled[algo] += notional
+        weighted[group] += sign * (row["avg_fill_price"] - price) / price * 1e4 * notional
+        filled[group] += notional
     return {
-        algo: {
-            "slippage_bps": round(weighted[algo] / filled[algo], 4) if filled[algo] else 0.0,
-            "filled_notional": round(filled[algo], 2),
-            "ordered_notional": round(ordered[algo], 2),
-            "fill_ratio": round(filled[algo] / ordered[algo], 4) if ordered[algo] else 0.0,
-            "orders": count[algo],
+        group: {
+            "slippage_bps": round(weighted[group] / filled[group], 4) if filled[group] else 0.0,
+            "filled_notional": round(filled[group], 2),
+            "ordered_notional": round(ordered[group], 2),
+            "fill_ratio": round(filled[group] / ordered[group], 4) if ordered[group] else 0.0,
+            "orders": count[group],
         }
-        for algo in sorted(count)
+        for group in sorted(count)
+    }
+
+
+def decision_delays(decisions: list[Decision]) -> dict[str, float | int]:
+    """Signal → routing decision over the routed signals, in ms: how long the router
+    waited for the venues to quote (bounded by ``decision_timeout_ms``)."""
+    delays = [d.delay_ns / 1e6 for d in decisions if d.venue_key is not None]
+    return {
+        "n": len(delays),
+        "mean_ms": round(sum(delays) / len(delays), 3) if delays else 0.0,
+        "max_ms": round(max(delays), 3) if delays else 0.0,
+    }
+
+
+def decision_record(decision: Decision) -> dict[str, Any]:
+    """One entry of ``decisions.json``: the routing decision with its own timing and its
+    reference (decision-time) price, next to the signal-time arrival price."""
+    return {
+        "operation_id": decision.event.operation_id,
+        "venue_key": decision.venue_key,
+        "rejection": decision.rejection,
+        "ts_signal": decision.event.ts_ns,
+        "ts_decision": decision.ts_decision,
+        "decision_delay_ms": round(decision.delay_ns / 1e6, 3),
+        "arrival_price": decision.arrival_price,
+        "arrival_source": decision.arrival_source,
+        "decision_price": decision.decision_price,
+        "routing": decision.routing,
     }
 
 
@@ -189,7 +255,10 @@ def build_summary(
         "realized_pnl": round(float(final.get("realized_pnl", 0.0)), 8),
         "final_equity": round(float(final.get("equity", starting_cash)), 8),
         "max_drawdown": round(min(equity["drawdown"].to_list(), default=0.0), 8),
-        "slippage_bps": slippage_by_algorithm(orders, decisions),
+        "slippage_bps": slippage_by(orders, decisions, "exec_algorithm"),
+        "slippage_bps_by_venue": slippage_by(orders, decisions, "venue"),
+        "slippage_bps_by_strategy": slippage_by(orders, decisions, "strategy_id"),
+        "decision_delay": decision_delays(decisions),
         "io": {k: io.get(k) for k in ("bytes_read", "bytes_full_days", "reduction")},
         "signals": len(decisions),
         "rejected_signals": [

@@ -30,7 +30,12 @@ from execution_core.ticks.schema import TickKind
 from execution_core.ticks.window_loader import TickWindows
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import build_engine
-from pipelines.backtest.results import build_summary, fill_frame, order_frame
+from pipelines.backtest.results import (
+    build_summary,
+    fill_frame,
+    order_frame,
+    set_arrival_prices,
+)
 from pipelines.backtest.strategy import (
     Decision,
     SignalEvent,
@@ -188,7 +193,9 @@ def run_backtest(
             )
             engine.add_strategy(strategy)
             strategies.append(strategy)
-        engine.run()
+        # The clock starts at the first signal, not at the first tick: a window's first quote
+        # can come after its signal, and the decision timeout counts from the signal.
+        engine.run(start=min((e.ts_ns for e in signal_list), default=None))
         orders = list(engine.cache.orders())
         decisions = [d for s in strategies for d in s.decisions]
         keys = {inst.id.value: key for key, inst in instruments.items()}
@@ -207,6 +214,11 @@ def _results(
     io: dict[str, Any],
     signal_list: list[SignalEvent],
 ) -> BacktestResult:
+    set_arrival_prices(
+        decisions,
+        {t.instrument_key: t.frame for t in ticks if t.kind is TickKind.QUOTES},
+        int(config.cost_model.max_book_age_ms * 1_000_000),
+    )
     order_df = order_frame(orders, keys, decisions)
     fills = fill_frame(orders, keys)
     traded = set(keys.values())

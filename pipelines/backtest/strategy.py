@@ -3,12 +3,17 @@
 At a signal's time the strategy asks the smart router for the venue (among those listing
 the instrument when the signal says ``ANY``), using the latest quote of each venue. Quotes
 older than the router's limit do not count, and a window opens exactly at its signal, so
-the strategy waits (polling the cache every 50 ms) up to ``decision_timeout`` for every
-candidate venue to quote, then
-decides among those that have; with none quoting yet it decides on the first quote that
-arrives. At the window's end every order of the signal still open is cancelled, so no
-execution runs past its window. The primary order carries the signal's execution algorithm; the
-``execution_core.nautilus`` algorithms slice it into the child orders that reach the venue.
+the strategy waits (polling the cache every 50 ms) up to ``decision_timeout_ms`` (the
+backtest config's setting, 2 s by default) for every candidate venue to quote, then decides
+among those that have. That setting bounds the wait: a signal with no venue quoting by then
+is rejected (``no venue quoted within decision_timeout_ms``), never decided later. The
+decision keeps its own time and the decision-time mid of the chosen venue
+(``Decision.decision_price``); the arrival price that slippage is measured against is the
+chosen venue's mid *at the signal*, set by the runner from the ticks
+(:func:`pipelines.backtest.results.set_arrival_prices`). At the window's end every order of
+the signal still open is cancelled, so no execution runs past its window. The primary order
+carries the signal's execution algorithm; the ``execution_core.nautilus`` algorithms slice it
+into the child orders that reach the venue.
 """
 
 from __future__ import annotations
@@ -54,9 +59,16 @@ class Decision:
     venue_key: str | None = None
     client_order_id: str | None = None
     quantity: float = 0.0
-    arrival_price: float | None = None
+    arrival_price: float | None = None  # chosen venue's mid at the signal (set by the runner)
+    arrival_source: str | None = None  # "at_or_before_signal" | "first_in_window"
+    decision_price: float | None = None  # chosen venue's mid at the decision
     routing: dict[str, Any] = field(default_factory=dict)
     rejection: str | None = None
+
+    @property
+    def delay_ns(self) -> int:
+        """Signal → decision."""
+        return self.ts_decision - self.event.ts_ns
 
 
 POLL_NS = 50_000_000  # while waiting for quotes, look at the cache every 50 ms
@@ -119,10 +131,26 @@ class SignalExecutionStrategy(Strategy):
             )
 
     def _on_deadline(self, alert: TimeEvent) -> None:
-        self._overdue.add(alert.name.split(":", 1)[1])
-        event = self._pending.get(alert.name.split(":", 1)[1])
-        if event is not None:
-            self._try_decide(event)
+        operation_id = alert.name.split(":", 1)[1]
+        self._overdue.add(operation_id)
+        event = self._pending.get(operation_id)
+        if event is None:
+            return
+        self._try_decide(event)
+        if operation_id in self._pending:  # nothing quoted in time: the timeout is the bound
+            del self._pending[operation_id]
+            if f"poll:{operation_id}" in self.clock.timer_names:
+                self.clock.cancel_timer(f"poll:{operation_id}")
+            self.decisions.append(
+                Decision(
+                    event,
+                    self.clock.timestamp_ns(),
+                    rejection=(
+                        "no venue quoted within decision_timeout_ms"
+                        f" ({self._timeout_ns // 1_000_000} ms) of the signal"
+                    ),
+                )
+            )
 
     def _on_window_end(self, alert: TimeEvent) -> None:
         operation_id = alert.name.split(":", 1)[1]
@@ -170,7 +198,9 @@ class SignalExecutionStrategy(Strategy):
         now = self.clock.timestamp_ns()
         candidates = self._candidates(event.signal_key)
         books = self._books(candidates)
-        fresh = {k: b for k, b in books.items() if b.ts_ns >= event.ts_ns}
+        # Timers of an instant run after that instant's data, so a deadline falling between
+        # two sparse quotes may find the later one in the cache already: not seen yet.
+        fresh = {k: b for k, b in books.items() if event.ts_ns <= b.ts_ns <= now}
         overdue = event.operation_id in self._overdue
         if not fresh or (len(fresh) < len(candidates) and not overdue):
             return  # wait for the venues to quote inside the window
@@ -187,7 +217,7 @@ class SignalExecutionStrategy(Strategy):
         decision.routing = routed.as_dict()
         decision.venue_key = routed.venue_key
         book = fresh[routed.venue_key]
-        decision.arrival_price = (book.bid_price + book.ask_price) / 2
+        decision.decision_price = (book.bid_price + book.ask_price) / 2
         self._submit(decision)
 
     def _submit(self, decision: Decision) -> None:

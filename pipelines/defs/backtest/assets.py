@@ -82,7 +82,8 @@ def load_tick_windows(
 def backtest_run(
     context: dg.AssetExecutionContext, config: BacktestRunConfig, stores: StoresResource
 ) -> Iterator[dg.MaterializeResult]:
-    from pipelines.backtest.runner import derive_run_id, run_backtest  # NautilusTrader
+    from pipelines.backtest.results import decision_record  # NautilusTrader
+    from pipelines.backtest.runner import derive_run_id, run_backtest
 
     day = context.partition_key
     reference = reference_for(stores, day)
@@ -107,15 +108,7 @@ def backtest_run(
         "positions.parquet": result.positions,
         "equity_curve.parquet": result.equity_curve,
     }
-    decisions = [
-        {
-            "operation_id": d.event.operation_id,
-            "venue_key": d.venue_key,
-            "rejection": d.rejection,
-            "routing": d.routing,
-        }
-        for d in result.decisions
-    ]
+    decisions = [decision_record(d) for d in result.decisions]
     artifacts.commit(
         stores.results,
         artifact_prefix("backtest_run", day),
