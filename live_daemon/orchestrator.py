@@ -38,7 +38,13 @@ from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.reconciliation import Reconciliation, VenueReconciler, venue_state_columns
 from live_daemon.supervision import Heartbeat
 from live_daemon.venue_events import VenueEventConsumer
-from live_daemon.venues.gateway import Quote, VenueError, VenueEvent, VenueGateway
+from live_daemon.venues.gateway import (
+    Quote,
+    VenueError,
+    VenueEvent,
+    VenueGateway,
+    VenueOrder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -222,15 +228,11 @@ class LiveExecutionOrchestrator:
             venue_quantity(spec, float(request.quantity), float(mid)) / spec.size_increment
         ).to_integral_value(ROUND_DOWN) * spec.size_increment
         self.gateway.submit(
-            record.order_id,
-            routed.venue_key,
-            request.side,
-            venue_qty,
-            request.order_type,
-            request.price,
-            request.exec_algorithm,
-            request.exec_algorithm_params,
-        )
+            VenueOrder(
+                record.order_id, routed.venue_key, request.side, venue_qty, request.order_type,
+                request.price, request.exec_algorithm, request.exec_algorithm_params,
+            )
+        )  # fmt: skip
 
     def _risk_order(self, request: OrderRequest) -> RiskOrder:
         return RiskOrder(

@@ -96,20 +96,26 @@ class VenueState:
     last_fill_seq: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class VenueOrder:
+    """An order as it goes to a venue: our order id (it travels to the venue, so that the
+    order is found, never sent twice), the concrete instrument, and the quantity and price
+    in the venue's units; the execution algorithm runs at the venue."""
+
+    order_id: str
+    venue_key: str
+    side: str  # BUY | SELL
+    quantity: Decimal
+    order_type: str  # MARKET | LIMIT
+    price: Decimal | None = None
+    exec_algorithm: str = "NORMAL"
+    exec_algorithm_params: dict[str, Any] = field(default_factory=dict)
+
+
 class VenueGateway(Protocol):
     instrument_keys: list[str]
 
-    def submit(
-        self,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        exec_algorithm_params: dict[str, Any],
-    ) -> None: ...
+    def submit(self, order: VenueOrder) -> None: ...
 
     def cancel(self, order_id: str) -> None: ...
 

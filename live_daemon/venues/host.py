@@ -47,7 +47,7 @@ from typing import Any
 from execution_core.instruments.reference import load_reference
 from execution_core.stores import open_store
 from live_daemon.collector import settle_collector
-from live_daemon.venues.gateway import VenueEvent, VenueOrderRecord
+from live_daemon.venues.gateway import VenueEvent, VenueOrder, VenueOrderRecord
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
 from live_daemon.venues.nautilus.venue import PaperVenueGateway
@@ -203,7 +203,7 @@ class VenueHost:
         kind = message[0]
         try:
             if kind == "submit":
-                self._submit(channel, *message[1:])
+                self._submit(channel, message[1])
             elif kind == "cancel":
                 self._cancel(channel, message[1])
             elif kind == "request":
@@ -215,18 +215,8 @@ class VenueHost:
 
     # -- orders in ---------------------------------------------------------------------------
 
-    def _submit(
-        self,
-        channel: FrameProtocol,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        params: dict[str, Any],
-    ) -> None:
+    def _submit(self, channel: FrameProtocol, request: VenueOrder) -> None:
+        order_id, venue_key, side = request.order_id, request.venue_key, request.side
         if order_id in self._pending_ids or self.journal.knows(order_id):
             log.warning(
                 "venue_duplicate_submit order_id=%s: already received, not sent to the node "
@@ -240,17 +230,7 @@ class VenueHost:
             log.warning("venue_unrecordable_order order_id=%r reason=%s", order_id, reason)
             channel.send(("event", VenueEvent("rejected", order_id, venue_key, {"reason": reason})))
             return
-        order = ReceivedOrder(
-            order_id,
-            venue_key,
-            side,
-            quantity,
-            order_type,
-            price,
-            exec_algorithm,
-            dict(params or {}),
-            time.time_ns(),
-        )
+        order = ReceivedOrder.of(request, time.time_ns())
         self._pending_ids.add(order_id)
         self._stage(order)
 
@@ -262,16 +242,7 @@ class VenueHost:
             event = VenueEvent("rejected", order.order_id, order.venue_key, {"reason": reason})
             self._on_node_event(event)
             return
-        self.gateway.submit(
-            order.order_id,
-            order.venue_key,
-            order.side,
-            order.quantity,
-            order.order_type,
-            order.price,
-            order.exec_algorithm,
-            order.params,
-        )
+        self.gateway.submit(order.venue_order())
 
     def _cancel(self, channel: FrameProtocol, order_id: str) -> None:
         """A cancel for the node; for an order the node does not have (closed when the

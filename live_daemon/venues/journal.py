@@ -43,7 +43,13 @@ from pathlib import Path
 from typing import Any
 
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import OPEN_STATUSES, VenueEvent, VenueOrderRecord, VenueState
+from live_daemon.venues.gateway import (
+    OPEN_STATUSES,
+    VenueEvent,
+    VenueOrder,
+    VenueOrderRecord,
+    VenueState,
+)
 from live_daemon.venues.record_codec import (
     FILL_FIELDS,
     ORDER_FIELDS,
@@ -124,6 +130,20 @@ class ReceivedOrder:
     exec_algorithm: str
     params: dict[str, Any]
     received_ns: int
+
+    @classmethod
+    def of(cls, order: VenueOrder, received_ns: int) -> ReceivedOrder:
+        return cls(
+            order.order_id, order.venue_key, order.side, order.quantity, order.order_type,
+            order.price, order.exec_algorithm, dict(order.exec_algorithm_params or {}),
+            received_ns,
+        )  # fmt: skip
+
+    def venue_order(self) -> VenueOrder:
+        return VenueOrder(
+            self.order_id, self.venue_key, self.side, self.quantity, self.order_type,
+            self.price, self.exec_algorithm, self.params,
+        )  # fmt: skip
 
 
 class VenueJournal:

@@ -52,6 +52,7 @@ from live_daemon.venues.gateway import (
     Quote,
     VenueError,
     VenueEvent,
+    VenueOrder,
     VenueOrderRecord,
     VenueState,
     VenueUnavailable,
@@ -379,17 +380,7 @@ class VenueProcessGateway:
 
     # -- trading -----------------------------------------------------------------------------
 
-    def submit(
-        self,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        exec_algorithm_params: dict[str, Any],
-    ) -> None:
+    def submit(self, order: VenueOrder) -> None:
         """Send an order; its events come through ``on_event``. Not connected: a
         ``rejected`` event at once, naming the venue."""
         channel = self._channel
@@ -398,11 +389,11 @@ class VenueProcessGateway:
                 f"the paper venue at {self.endpoint} is not connected (the daemon is "
                 "reconnecting); the order was not sent"
             )
-            self._on_event(VenueEvent("rejected", order_id, venue_key, {"reason": reason}))
+            self._on_event(
+                VenueEvent("rejected", order.order_id, order.venue_key, {"reason": reason})
+            )
             return
-        params = dict(exec_algorithm_params or {})
-        request = (order_id, venue_key, side, quantity, order_type, price, exec_algorithm, params)
-        channel.send(("submit", *request))
+        channel.send(("submit", order))
 
     def cancel(self, order_id: str) -> None:
         channel = self._channel

@@ -11,7 +11,7 @@ the loop leaves in one write.
 
 Messages, daemon → venue:
 
-- ``("submit", order_id, venue_key, side, quantity, order_type, price, algorithm, params)``:
+- ``("submit", VenueOrder)`` (:class:`~live_daemon.venues.gateway.VenueOrder`):
   answered by events. An order id the venue already knows is not traded again; the venue
   answers with the order's state as events (``detail["replayed"]``);
 - ``("cancel", order_id)``: answered by a ``canceled`` event (or the order's state, if the

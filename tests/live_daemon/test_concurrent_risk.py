@@ -19,7 +19,7 @@ from live_daemon.oms import UnifiedOrderManager
 from live_daemon.oms.positions import PositionStore
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
-from live_daemon.venues.gateway import Quote
+from live_daemon.venues.gateway import Quote, VenueOrder
 from tests.live_daemon.oms.test_orders import BINANCE_BTC, request
 
 
@@ -38,8 +38,8 @@ class _RecordingVenue:
             return None
         return (Decimal("99.9"), Decimal("1000"), Decimal("100.1"), Decimal("1000"), time.time_ns())
 
-    def submit(self, order_id: str, *args: Any) -> None:
-        self.sent.append(order_id)
+    def submit(self, order: VenueOrder) -> None:
+        self.sent.append(order.order_id)
 
     def health(self) -> dict[str, object]:
         return {"running": True}

@@ -29,6 +29,7 @@ from live_daemon.reconciliation import NOT_AT_VENUE
 from live_daemon.service import load_positions
 from live_daemon.venues.gateway import (
     Quote,
+    VenueOrder,
     VenueOrderRecord,
     VenueState,
     VenueUnavailable,
@@ -62,8 +63,8 @@ class _ScriptedVenue:
     def is_connected(self, venue_key: str | None = None) -> bool:
         return venue_key not in self.down
 
-    def submit(self, order_id: str, venue_key: str, *args: Any) -> None:
-        self.sent.append((order_id, venue_key))
+    def submit(self, order: VenueOrder) -> None:
+        self.sent.append((order.order_id, order.venue_key))
 
     def health(self) -> dict[str, Any]:
         return {"running": not self.down, "connected": not self.down}

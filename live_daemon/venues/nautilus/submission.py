@@ -34,7 +34,7 @@ from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueOrder
 from live_daemon.venues.nautilus.execution import GatewayStrategy
 from live_daemon.venues.nautilus.orders import (
     ORDER_ID_TAG,
@@ -92,24 +92,13 @@ class OrderSubmitter:
         """The node is stopping: orders are refused from now on."""
         self._node = None
 
-    def submit(
-        self,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        params: dict[str, Any],
-    ) -> None:
+    def submit(self, request: VenueOrder) -> None:
+        order_id, venue_key = request.order_id, request.venue_key
         if order_id in self._orders:
             log.warning("paper_venue_duplicate_submit order_id=%s ignored", order_id)
             return
         try:
-            order, tracked = self._build_order(
-                order_id, venue_key, side, quantity, order_type, price, exec_algorithm, params
-            )
+            order, tracked = self._build_order(request)
         except Exception as exc:  # _Rejected, or anything unforeseen: never raise
             if not isinstance(exc, _Rejected):
                 log.exception("paper_venue_invalid_order order_id=%s", order_id)
@@ -144,18 +133,12 @@ class OrderSubmitter:
             return
         self._node.tracker.cancel(tracked)
 
-    def _build_order(
-        self,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        params: dict[str, Any],
-    ) -> tuple[Order, TrackedOrder]:
+    def _build_order(self, request: VenueOrder) -> tuple[Order, TrackedOrder]:
         """The Nautilus order for a request; raises :class:`_Rejected` with the reason."""
+        order_id, venue_key, side = request.order_id, request.venue_key, request.side
+        quantity, order_type, price = request.quantity, request.order_type, request.price
+        exec_algorithm = request.exec_algorithm
+        params = dict(request.exec_algorithm_params or {})
         node = self._node
         if node is None:
             raise _Rejected("paper venue is not running")

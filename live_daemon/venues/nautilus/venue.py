@@ -67,7 +67,7 @@ from execution_core.nautilus.exec_algorithms import all_exec_algorithms
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.schema import TickKind
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import VenueError, VenueEvent
+from live_daemon.venues.gateway import VenueError, VenueEvent, VenueOrder
 from live_daemon.venues.nautilus.config import (
     REPLAY_CLIENT_NAME,
     SANDBOX_FACTORY_NAME,
@@ -264,32 +264,12 @@ class PaperVenueGateway:
 
     # -- the daemon's API ------------------------------------------------------------------
 
-    def submit(
-        self,
-        order_id: str,
-        venue_key: str,
-        side: str,
-        quantity: Decimal,
-        order_type: str,
-        price: Decimal | None,
-        exec_algorithm: str,
-        exec_algorithm_params: dict[str, Any],
-    ) -> None:
+    def submit(self, order: VenueOrder) -> None:
         """Send an order (non-blocking, any thread); its events come through ``on_event``.
 
         A request the venue cannot take gives a ``rejected`` event, never an exception. An
         order_id already submitted is ignored (use ``order_state`` when recovering)."""
-        self._in_loop(
-            self._submitter.submit,
-            order_id,
-            venue_key,
-            side,
-            quantity,
-            order_type,
-            price,
-            exec_algorithm,
-            dict(exec_algorithm_params or {}),
-        )
+        self._in_loop(self._submitter.submit, order)
 
     def cancel(self, order_id: str) -> None:
         """Cancel an order (non-blocking, any thread): a ``canceled`` event follows unless it

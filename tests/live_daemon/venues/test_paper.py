@@ -22,7 +22,7 @@ from nautilus_trader.model.identifiers import InstrumentId
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.stores.local import LocalObjectStore
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueOrder
 from live_daemon.venues.nautilus.venue import PaperVenueGateway
 from tests.live_daemon.venues import BTC_BINANCE, BTC_OKX, DEMO_DAY, ETH_BYBIT, publish_small_demo
 
@@ -109,7 +109,9 @@ def test_market_buy_is_accepted_and_filled_at_the_ask(
             assert abs(time.time_ns() - ts_ns) < 60e9  # a wall-clock stamp, not 2024
             submitted = time.perf_counter()
             gateway.submit(
-                "mkt-1", BTC_BINANCE, "BUY", Decimal("0.010"), "MARKET", None, "NORMAL", {}
+                VenueOrder(
+                    "mkt-1", BTC_BINANCE, "BUY", Decimal("0.010"), "MARKET", None, "NORMAL", {}
+                )
             )
             assert rec.events == []  # never called from inside submit
             await rec.wait(lambda: rec.final("mkt-1"))
@@ -143,14 +145,16 @@ def test_twap_children_fill_under_our_order_id(
     async def body() -> None:
         async with running_gateway(ticks, reference) as (gateway, rec):
             gateway.submit(
-                "twap-1",
-                BTC_BINANCE,
-                "BUY",
-                Decimal("0.040"),
-                "MARKET",
-                None,
-                "TWAP",
-                {"duration_sec": 2, "max_slices": 4},
+                VenueOrder(
+                    "twap-1",
+                    BTC_BINANCE,
+                    "BUY",
+                    Decimal("0.040"),
+                    "MARKET",
+                    None,
+                    "TWAP",
+                    {"duration_sec": 2, "max_slices": 4},
+                )
             )
             await rec.wait(lambda: rec.final("twap-1"), timeout=6)
             assert [e.kind for e in rec.of("twap-1", "accepted")] == ["accepted"]
@@ -181,14 +185,16 @@ def test_iceberg_is_over_when_its_window_ends(
     async def body() -> None:
         async with running_gateway(ticks, reference) as (gateway, rec):
             gateway.submit(
-                "ice-1",
-                BTC_BINANCE,
-                "BUY",
-                Decimal("5"),
-                "MARKET",
-                None,
-                "ICEBERG",
-                {"display_quantity": "0.001", "duration_sec": 1},
+                VenueOrder(
+                    "ice-1",
+                    BTC_BINANCE,
+                    "BUY",
+                    Decimal("5"),
+                    "MARKET",
+                    None,
+                    "ICEBERG",
+                    {"display_quantity": "0.001", "duration_sec": 1},
+                )
             )
             await rec.wait(lambda: rec.final("ice-1"), timeout=6)
             (canceled,) = rec.of("ice-1", "canceled")
@@ -209,7 +215,9 @@ def test_far_limit_order_works_until_canceled(
             assert quote is not None
             price = (quote[0] * Decimal("0.8")).quantize(Decimal("0.1"))
             gateway.submit(
-                "lmt-1", BTC_BINANCE, "BUY", Decimal("0.01"), "LIMIT", price, "NORMAL", {}
+                VenueOrder(
+                    "lmt-1", BTC_BINANCE, "BUY", Decimal("0.01"), "LIMIT", price, "NORMAL", {}
+                )
             )
             await rec.wait(lambda: bool(rec.of("lmt-1", "accepted")))
             await asyncio.sleep(0.3)
@@ -256,7 +264,9 @@ def test_bad_orders_are_rejected_events_not_exceptions(
     async def body() -> None:
         async with running_gateway(ticks, reference) as (gateway, rec):
             for order_id, (key, side, qty, kind, price, algo, params) in bad.items():
-                gateway.submit(order_id, key, side, Decimal(qty), kind, price, algo, params)
+                gateway.submit(
+                    VenueOrder(order_id, key, side, Decimal(qty), kind, price, algo, params)
+                )
             await rec.wait(lambda: all(rec.final(order_id) for order_id in bad))
             for order_id in bad:
                 events = rec.of(order_id)
@@ -272,14 +282,16 @@ def test_bad_orders_are_rejected_events_not_exceptions(
             # An algorithm whose first child the risk engine refuses: accepted (by the
             # algorithm), then rejected; its remaining slices never come.
             gateway.submit(
-                "rej-child",
-                BTC_BINANCE,
-                "BUY",
-                Decimal("4004"),
-                "MARKET",
-                None,
-                "TWAP",
-                {"duration_sec": 1, "max_slices": 4},
+                VenueOrder(
+                    "rej-child",
+                    BTC_BINANCE,
+                    "BUY",
+                    Decimal("4004"),
+                    "MARKET",
+                    None,
+                    "TWAP",
+                    {"duration_sec": 1, "max_slices": 4},
+                )
             )
             await rec.wait(lambda: rec.final("rej-child"))
             assert [e.kind for e in rec.of("rej-child")] == ["accepted", "rejected"]
@@ -306,7 +318,9 @@ def test_market_order_larger_than_the_touch_fills_as_the_book_refills(
             cached = node.cache.quote_tick(InstrumentId.from_str("BTC-USDT-SWAP.OKX"))
             assert ask_size == cached.ask_size.as_decimal() / Decimal("0.01")  # contracts
             quantity = (ask_size * 3).quantize(Decimal(1))
-            gateway.submit("big-1", BTC_OKX, "BUY", quantity, "MARKET", None, "NORMAL", {})
+            gateway.submit(
+                VenueOrder("big-1", BTC_OKX, "BUY", quantity, "MARKET", None, "NORMAL", {})
+            )
             await rec.wait(lambda: rec.final("big-1"), timeout=8)
             fills = rec.fills("big-1")
             assert len(fills) >= 2  # the touch, then the rest at the next quote
@@ -323,14 +337,16 @@ def test_canceling_an_algorithm_stops_its_slices(
     async def body() -> None:
         async with running_gateway(ticks, reference) as (gateway, rec):
             gateway.submit(
-                "twap-2",
-                BTC_BINANCE,
-                "SELL",
-                Decimal("0.040"),
-                "MARKET",
-                None,
-                "TWAP",
-                {"duration_sec": 1.2, "max_slices": 4},
+                VenueOrder(
+                    "twap-2",
+                    BTC_BINANCE,
+                    "SELL",
+                    Decimal("0.040"),
+                    "MARKET",
+                    None,
+                    "TWAP",
+                    {"duration_sec": 1.2, "max_slices": 4},
+                )
             )
             await rec.wait(lambda: bool(rec.fills("twap-2")))
             gateway.cancel("twap-2")
@@ -344,14 +360,16 @@ def test_canceling_an_algorithm_stops_its_slices(
 
             # ICEBERG: limit children at the touch, one at a time; canceled while working.
             gateway.submit(
-                "ice-1",
-                ETH_BYBIT,
-                "SELL",
-                Decimal("2.00"),
-                "LIMIT",
-                Decimal("1000.00"),
-                "ICEBERG",
-                {"display_quantity": 0.2, "limit_offset_bps": 0},
+                VenueOrder(
+                    "ice-1",
+                    ETH_BYBIT,
+                    "SELL",
+                    Decimal("2.00"),
+                    "LIMIT",
+                    Decimal("1000.00"),
+                    "ICEBERG",
+                    {"display_quantity": 0.2, "limit_offset_bps": 0},
+                )
             )
             await rec.wait(lambda: bool(rec.of("ice-1", "accepted")))
             node = gateway.node
@@ -401,7 +419,9 @@ def test_runs_in_a_thread_of_its_own_and_stops_cleanly(
     thread.start()
     assert ready.wait(30)
     gateway: PaperVenueGateway = holder["gateway"]
-    gateway.submit("thr-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+    gateway.submit(
+        VenueOrder("thr-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+    )
     deadline = time.monotonic() + 5
     while not recorder.final("thr-1") and time.monotonic() < deadline:
         time.sleep(0.01)

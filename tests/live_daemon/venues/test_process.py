@@ -24,7 +24,7 @@ import pytest
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.stores.local import LocalObjectStore
 from live_daemon.venues.auth import MAGIC
-from live_daemon.venues.gateway import VenueError, VenueEvent, VenueUnavailable
+from live_daemon.venues.gateway import VenueError, VenueEvent, VenueOrder, VenueUnavailable
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.journal import RESTART_REASON
 from live_daemon.venues.process import START_TIMEOUT_SETTING, VenueProcessGateway
@@ -133,7 +133,9 @@ def test_orders_fill_across_the_process_boundary_and_the_record_answers(
             assert health["last_quote_age_ms"][BTC_OKX] is not None
             assert gateway.is_connected(BTC_OKX) and not gateway.is_connected("BYBIT:X")
 
-            gateway.submit("p-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+            gateway.submit(
+                VenueOrder("p-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+            )
             await wait_until(lambda: any(e.kind == "filled" for e in events), "p-1's fill")
             assert [e.kind for e in events] == ["accepted", "filled"]
             fill = events[1].fill
@@ -160,7 +162,9 @@ def test_orders_fill_across_the_process_boundary_and_the_record_answers(
 
             # a resubmit after a lost reply: answered with the state, never traded again
             events.clear()
-            gateway.submit("p-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+            gateway.submit(
+                VenueOrder("p-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+            )
             await wait_until(lambda: len(events) == 2, "the replayed state of p-1")
             assert [(e.kind, e.detail["replayed"]) for e in events] == [
                 ("accepted", True),
@@ -177,7 +181,9 @@ def test_orders_fill_across_the_process_boundary_and_the_record_answers(
         # the client is gone; the venue and its record are not
         assert pid is not None and psutil.pid_exists(pid)
         assert VenueDir(config.state_dir).running_pid() == pid
-        gateway.submit("p-2", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+        gateway.submit(
+            VenueOrder("p-2", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {})
+        )
         assert events[-1].kind == "rejected" and events[-1].order_id == "p-2"
         assert f"127.0.0.1:{config.port} is not connected" in events[-1].detail["reason"]
         with pytest.raises(VenueUnavailable, match="not connected"):
@@ -215,10 +221,16 @@ def test_a_killed_venue_is_restarted_with_its_record_and_the_client_reconnects(
         await gateway.start()
         try:
             gateway.submit(
-                "open-1", BTC_BINANCE, "BUY", Decimal("0.6"), "MARKET", None, "TWAP", twap
+                VenueOrder(
+                    "open-1", BTC_BINANCE, "BUY", Decimal("0.6"), "MARKET", None, "TWAP", twap
+                )
             )
-            gateway.submit("done-1", BTC_OKX, "SELL", Decimal("0.02"), "MARKET", None, "NORMAL", {})
-            gateway.submit("rej-1", BTC_OKX, "SIDEWAYS", Decimal("1"), "MARKET", None, "NORMAL", {})
+            gateway.submit(
+                VenueOrder("done-1", BTC_OKX, "SELL", Decimal("0.02"), "MARKET", None, "NORMAL", {})
+            )
+            gateway.submit(
+                VenueOrder("rej-1", BTC_OKX, "SIDEWAYS", Decimal("1"), "MARKET", None, "NORMAL", {})
+            )
 
             def fills_of(order_id: str) -> list[object]:
                 return [e.fill for e in events if e.order_id == order_id and e.kind == "filled"]
@@ -234,7 +246,9 @@ def test_a_killed_venue_is_restarted_with_its_record_and_the_client_reconnects(
             # while it is down: an order is refused, naming the venue; the record cannot
             # be read, which is not "no such order"
             gateway.submit(
-                "down-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {}
+                VenueOrder(
+                    "down-1", BTC_BINANCE, "BUY", Decimal("0.01"), "MARKET", None, "NORMAL", {}
+                )
             )
             rejected = events[-1]
             assert (rejected.kind, rejected.order_id) == ("rejected", "down-1")
@@ -269,7 +283,9 @@ def test_a_killed_venue_is_restarted_with_its_record_and_the_client_reconnects(
 
             # its id stays taken: a resubmit gets the state back and is not traded
             gateway.submit(
-                "open-1", BTC_BINANCE, "BUY", Decimal("0.6"), "MARKET", None, "TWAP", twap
+                VenueOrder(
+                    "open-1", BTC_BINANCE, "BUY", Decimal("0.6"), "MARKET", None, "TWAP", twap
+                )
             )
             await wait_until(
                 lambda: any(e.kind == "canceled" for e in events[before_kill:]), "open-1's state"
