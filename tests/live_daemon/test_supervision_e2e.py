@@ -168,11 +168,17 @@ def test_fills_made_while_the_daemon_is_dead_are_applied_once_after_its_restart(
                     ),
                 )
                 assert response.status_code == 201, response.text
-            daemon.kill()
         ids = {
             r["operation_id"]: r["order_id"]
             for r in query(url, "SELECT operation_id, order_id FROM unified_orders")
         }
+        # the kill comes once the venue has every TWAP (an order still in the daemon's
+        # socket buffer dies with it: the crash test in test_daemon_e2e covers that case)
+        wait_for(
+            "the venue to have received every TWAP",
+            lambda: all(ids[op] in venue_statuses(daemon.venue_dir) for op in operation_ids),
+        )
+        daemon.kill()
         # the venue keeps working the TWAPs while the daemon is dead; wait until its record
         # says each of them is over
         wait_for(
