@@ -26,6 +26,9 @@
               assert created
           run(body())
 
+* ``ticks`` (session): a small demo day in a tick store of its own, what the daemon's paper
+  venue replays in the end-to-end tests (read only, so published once for them all; the
+  venue tests under ``venues/`` have their own).
 * ``oms_pool``: an asyncpg pool (:func:`live_daemon.oms.create_pool`) on a fresh migrated
   database; ``oms``: a ``UnifiedOrderManager`` on it with a ``PositionStore`` attached;
   ``positions``: that ``PositionStore``.
@@ -51,6 +54,7 @@ from live_daemon.oms import (
     create_pool,
     migrate,
 )
+from tests.live_daemon.daemon_process import publish_ticks
 
 T = TypeVar("T")
 Runner = Callable[[Awaitable[T]], T]
@@ -88,6 +92,16 @@ def pg_data_root() -> Iterator[Path]:
     root = _pg_root()
     try:
         yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def ticks() -> Iterator[Path]:
+    """The demo day the paper venue replays in end-to-end tests (see the module doc)."""
+    root = Path(tempfile.mkdtemp(prefix="daemon-ticks-"))
+    try:
+        yield publish_ticks(root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

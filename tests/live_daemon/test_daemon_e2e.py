@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -17,18 +15,9 @@ import asyncpg
 import psutil
 import pytest
 
-from tests.live_daemon.daemon_process import VENV_BIN, Daemon, publish_ticks
+from tests.live_daemon.daemon_process import VENV_BIN, Daemon
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ticks() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="daemon-ticks-"))
-    try:
-        yield publish_ticks(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

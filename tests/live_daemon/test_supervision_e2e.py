@@ -14,9 +14,7 @@ PostgreSQL, and the Dagster reconciliation assets and sensor.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -38,7 +36,6 @@ from tests.live_daemon.daemon_process import (
     TOKEN,
     VENV_BIN,
     Daemon,
-    publish_ticks,
 )
 from tests.live_daemon.pg_outage import start_again, stop_immediately
 from tests.live_daemon.test_daemon_e2e import query
@@ -49,15 +46,6 @@ pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 300  # a busy 2-core machine needs minutes to start the venue
 FINAL = ("FILLED", "CANCELED", "REJECTED")
-
-
-@pytest.fixture(scope="module")
-def ticks() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="supervision-ticks-"))
-    try:
-        yield publish_ticks(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def order(operation_id: str, **overrides: object) -> dict[str, object]:

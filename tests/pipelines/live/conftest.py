@@ -13,6 +13,7 @@ from tests.live_daemon.conftest import (  # noqa: F401 (fixtures)
     oms_template,
     pg_server,
     run,
+    ticks,
 )
 from tests.pipelines.live.fake_daemon import FakeDaemon
 

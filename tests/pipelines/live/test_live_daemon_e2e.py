@@ -13,9 +13,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,22 +28,13 @@ from pipelines.defs.live.assets import live_reconciliation, reconciliation_prefi
 from pipelines.defs.live.jobs import restart_live_daemon
 from pipelines.defs.live.resources import LiveDaemonLauncher, LiveDaemonResource
 from pipelines.defs.live.sensors import live_daemon_sensor, live_reconciliation_sensor
-from tests.live_daemon.daemon_process import TOKEN, Daemon, free_port, publish_ticks
+from tests.live_daemon.daemon_process import TOKEN, Daemon, free_port
 from tests.pipelines.conftest import stores_for
 from tests.pipelines.live.oms_rows import execute
 
 pytestmark = pytest.mark.slow
 
 START_TIMEOUT_S = 300  # a busy 2-core machine needs minutes to start the venue
-
-
-@pytest.fixture(scope="module")
-def ticks() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="live-e2e-ticks-"))
-    try:
-        yield publish_ticks(root)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def _terminate(pid: int) -> None:
