@@ -29,7 +29,7 @@ from execution_core.ticks.schema import TickKind
 from execution_core.ticks.window_loader import TickWindows
 from pipelines.backtest.config import BacktestConfig
 from pipelines.backtest.engine import build_engine
-from pipelines.backtest.runner import engine_ticks
+from pipelines.backtest.tick_feed import engine_ticks
 
 BINANCE_SPOT = "BINANCE-SPOT:SPOT_PAIR:BTC-USDT"
 
