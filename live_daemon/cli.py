@@ -29,6 +29,8 @@ from urllib.parse import quote
 import httpx
 import typer
 
+from execution_core.orders import OrderType
+
 DEFAULT_URL = "http://127.0.0.1:8001"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -198,7 +200,7 @@ def create_cli(transport: httpx.BaseTransport | None = None) -> typer.Typer:
                     param_hint="--algo-params",
                 ) from None
         if "order_type" not in body:
-            body["order_type"] = "MARKET" if body.get("price") is None else "LIMIT"
+            body["order_type"] = OrderType.MARKET if body.get("price") is None else OrderType.LIMIT
         _call(ctx, "POST", "/api/orders", body=body)
 
     @app.command()

@@ -14,6 +14,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from execution_core.orders import OrderType, Side
+
 
 class OrderStatus(StrEnum):
     RECEIVED = "RECEIVED"  # validated and recorded; nothing sent anywhere yet
@@ -48,9 +50,9 @@ class OrderRequest:
 
     operation_id: str
     instrument_key: str  # canonical; venue may be ANY
-    side: str  # BUY | SELL
+    side: Side
     quantity: Decimal
-    order_type: str  # MARKET | LIMIT
+    order_type: OrderType
     strategy_id: str
     price: Decimal | None = None
     exec_algorithm: str = "NORMAL"
@@ -92,8 +94,8 @@ class OrderRecord:
     operation_id: str
     strategy_id: str
     instrument_key: str
-    side: str
-    order_type: str
+    side: Side
+    order_type: OrderType
     quantity: Decimal
     price: Decimal | None
     exec_algorithm: str

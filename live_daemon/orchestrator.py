@@ -203,7 +203,7 @@ class LiveExecutionOrchestrator:
         try:
             routed = self.router.route(
                 request.instrument_key,
-                "BUY" if request.side == "BUY" else "SELL",
+                request.side,
                 float(request.quantity),
                 books,
                 time.time_ns(),

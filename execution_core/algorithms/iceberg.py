@@ -37,6 +37,7 @@ from execution_core.algorithms.params import (
 )
 from execution_core.algorithms.schedules import horizon_ns
 from execution_core.errors import ExecutionServicesError
+from execution_core.orders import Side
 from execution_core.signals.schema import ExecAlgorithm
 
 
@@ -178,7 +179,7 @@ class IcebergState:
 
 
 def child_limit_price(
-    side: str,
+    side: Side | str,
     best_bid: float,
     best_ask: float,
     limit_offset_bps: float,
@@ -190,16 +191,18 @@ def child_limit_price(
     With ``tick_size`` the price is rounded onto the tick grid away from the other side
     (BUY down, SELL up), so rounding never makes a child more aggressive than asked.
     """
-    side = side.upper()
-    if side not in ("BUY", "SELL"):
-        raise AlgorithmParamsError(f"side must be BUY or SELL, got {side!r}")
+    text = side.upper()
+    try:
+        side = Side(text)
+    except ValueError:
+        raise AlgorithmParamsError(f"side must be BUY or SELL, got {text!r}") from None
     for name, value in (("best_bid", best_bid), ("best_ask", best_ask)):
         if not math.isfinite(value) or value <= 0:
             raise AlgorithmParamsError(f"{name} must be a finite price > 0, got {value}")
     if not math.isfinite(limit_offset_bps) or not 0 <= limit_offset_bps <= 100:
         raise AlgorithmParamsError(f"limit_offset_bps must be in [0, 100], got {limit_offset_bps}")
     shift = Decimal(repr(float(limit_offset_bps))) / 10_000
-    if side == "BUY":
+    if side == Side.BUY:
         price = Decimal(repr(float(best_bid))) * (1 + shift)
     else:
         price = Decimal(repr(float(best_ask))) * (1 - shift)
@@ -207,6 +210,6 @@ def child_limit_price(
         if not math.isfinite(tick_size) or tick_size <= 0:
             raise AlgorithmParamsError(f"tick_size must be a finite number > 0, got {tick_size}")
         tick = Decimal(repr(float(tick_size)))
-        rounding = ROUND_FLOOR if side == "BUY" else ROUND_CEILING
+        rounding = ROUND_FLOOR if side == Side.BUY else ROUND_CEILING
         price = (price / tick).to_integral_value(rounding) * tick
     return float(price)

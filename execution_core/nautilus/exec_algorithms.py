@@ -32,6 +32,7 @@ from nautilus_trader.model.orders import Order
 from execution_core.algorithms.iceberg import IcebergState, child_limit_price
 from execution_core.algorithms.params import IcebergParams, parse_algorithm
 from execution_core.algorithms.schedules import Slice, schedule_for
+from execution_core.orders import Side
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
 
 
@@ -125,7 +126,7 @@ class IcebergExecAlgorithm(ExecAlgorithm):
         instrument = self.cache.instrument(primary.instrument_id)
         quote = self.cache.quote_tick(primary.instrument_id)
         raw = child_limit_price(
-            "BUY" if primary.side == OrderSide.BUY else "SELL",
+            Side.BUY if primary.side == OrderSide.BUY else Side.SELL,
             quote.bid_price.as_double(),
             quote.ask_price.as_double(),
             self._params[key].limit_offset_bps,

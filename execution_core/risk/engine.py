@@ -33,6 +33,7 @@ from types import MappingProxyType
 from execution_core.errors import InvalidInstrumentIdError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference, InstrumentSpec
+from execution_core.orders import Side
 from execution_core.risk.config import RiskLimits, instrument_family
 from execution_core.risk.rules import (
     NS_PER_MINUTE,
@@ -147,7 +148,7 @@ class PreTradeRiskEngine:
 class _OpenOrder:
     strategy_id: str
     family: str
-    side: str
+    side: Side
     remaining: Decimal
 
 
@@ -248,7 +249,9 @@ class RiskBook:
     def _add_open(self, open_order: _OpenOrder, quantity: Decimal) -> None:
         key = (open_order.strategy_id, open_order.family)
         change = (
-            OpenQuantity(buy=quantity) if open_order.side == "BUY" else OpenQuantity(sell=quantity)
+            OpenQuantity(buy=quantity)
+            if open_order.side == Side.BUY
+            else OpenQuantity(sell=quantity)
         )
         total = self._open_totals.get(key, OpenQuantity()) + change
         if total.buy <= 0 and total.sell <= 0:

@@ -54,16 +54,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
-from typing import Literal
 
 from execution_core.instruments.ids import CanonicalId, InstrumentType
 from execution_core.instruments.reference import InstrumentSpec
+from execution_core.orders import OrderType, Side
 from execution_core.risk.config import RiskLimits, instrument_family
 
 __all__ = [
     "NS_PER_MINUTE",
     "NS_PER_SECOND",
-    "SIDES",
     "Exposure",
     "ExposureTotals",
     "OpenQuantity",
@@ -84,8 +83,7 @@ __all__ = [
     "margin_rate",
 ]
 
-Side = Literal["BUY", "SELL"]
-SIDES: tuple[str, ...] = ("BUY", "SELL")
+_SIDES = tuple(Side)
 NS_PER_SECOND = 1_000_000_000
 NS_PER_MINUTE = 60 * NS_PER_SECOND
 BPS = Decimal(10_000)
@@ -126,15 +124,15 @@ class RiskOrder:
 
     strategy_id: str
     instrument_key: str
-    side: str
+    side: Side
     quantity: Decimal
-    order_type: str
+    order_type: OrderType
     price: Decimal | None
     ts_ns: int
 
     def __post_init__(self) -> None:
         where = f"order of strategy {self.strategy_id!r} for {self.instrument_key!r}"
-        if self.side not in SIDES:
+        if self.side not in _SIDES:
             raise ValueError(f"{where}: side must be BUY or SELL, got {self.side!r}")
         if not isinstance(self.quantity, Decimal) or not self.quantity.is_finite():
             raise ValueError(f"{where}: quantity must be a finite Decimal, got {self.quantity!r}")
@@ -156,7 +154,7 @@ class RiskOrder:
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.quantity if self.side == "BUY" else -self.quantity
+        return self.quantity if self.side == Side.BUY else -self.quantity
 
     def describe(self) -> str:
         """``BUY 10 PERPETUAL:BTC-USDT@LIN`` (plus `` @ price`` for a priced order)."""
@@ -190,7 +188,7 @@ class Exposure:
     def with_order(self, order: RiskOrder) -> Exposure:
         extra = (
             OpenQuantity(buy=order.quantity)
-            if order.side == "BUY"
+            if order.side == Side.BUY
             else OpenQuantity(sell=order.quantity)
         )
         return Exposure(self.position, self.open + extra)
@@ -544,7 +542,7 @@ def check_limit_price(
     sides, both directions: a fat-finger guard). Market orders pass; a ``LIMIT`` order
     without a price is rejected (``LIMIT_PRICE_MISSING``)."""
     if order.price is None:
-        if order.order_type.upper() == "LIMIT":
+        if order.order_type.upper() == OrderType.LIMIT:
             return RiskRejection(
                 "LIMIT_PRICE_MISSING",
                 f"LIMIT order {order.describe()} of strategy {order.strategy_id} has no price",

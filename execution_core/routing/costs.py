@@ -36,13 +36,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
 
 from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentSpec
+from execution_core.orders import Side
 
-Side = Literal["BUY", "SELL"]
-SIDES: tuple[Side, ...] = ("BUY", "SELL")
 BPS = 1e4
 NS_PER_MS = 1_000_000
 
@@ -92,7 +90,7 @@ class TopOfBook:
 
     def touch(self, side: Side) -> tuple[float, float]:
         """``(price, size)`` an order of ``side`` takes: the ask for BUY, the bid for SELL."""
-        if side == "BUY":
+        if side == Side.BUY:
             return self.ask_price, self.ask_size
         return self.bid_price, self.bid_size
 
@@ -162,9 +160,7 @@ def venue_quantity(spec: InstrumentSpec, base_qty: float, price: float) -> Decim
 
 
 def check_side(side: str) -> Side:
-    if side not in SIDES:
-        raise ValueError(f"side must be 'BUY' or 'SELL', got {side!r}")
-    return side  # type: ignore[return-value]
+    return Side.parse(side)
 
 
 def check_quantity(quantity: float) -> float:
@@ -191,7 +187,7 @@ def book_problem(side: Side, book: TopOfBook) -> str | None:
         return f"crossed book: bid {book.bid_price!r} > ask {book.ask_price!r}"
     touch_price, touch_size = book.touch(side)
     if touch_size == 0:
-        where = "ask" if side == "BUY" else "bid"
+        where = "ask" if side == Side.BUY else "bid"
         return f"no size at the touch: {where} {touch_price!r} has size 0"
     return None
 

@@ -20,8 +20,6 @@ MAX_DECIMAL_PLACES = 18
 _MAX_DECIMAL_TEXT = 64
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
 
-Side = Literal["BUY", "SELL"]
-OrderType = Literal["MARKET", "LIMIT"]
 ExecAlgorithmName = Literal["NORMAL", "TWAP", "VWAP", "ICEBERG"]
 
 

@@ -1,8 +1,9 @@
 """Request and response bodies of the order API (the API's documentation: see ``/docs``).
 
 This module holds the requests (:class:`OrderIn`); the responses are in
-:mod:`live_daemon.api.responses` and the field types both share (decimal strings, sides,
-order types) in :mod:`live_daemon.api.fields`. Every name of those is re-exported here.
+:mod:`live_daemon.api.responses`, the field types both share (decimal strings) in
+:mod:`live_daemon.api.fields`, sides and order types in :mod:`execution_core.orders`.
+Every name of those is re-exported here.
 
 Quantities and prices travel as **decimal strings** (``"0.015"``), never JSON numbers
 (:mod:`live_daemon.api.fields`). Every validation error names its field (``quantity: must
@@ -21,13 +22,12 @@ from pydantic_core import PydanticCustomError
 from execution_core.algorithms.params import AlgorithmParamsError, parse_algorithm
 from execution_core.errors import InvalidInstrumentIdError
 from execution_core.instruments.ids import ANY_VENUE, KNOWN_VENUES, CanonicalId
+from execution_core.orders import OrderType, Side
 from live_daemon.api.fields import (
     MAX_DECIMAL_PLACES,
     MAX_SIGNIFICANT_DIGITS,
     DecimalStr,
     ExecAlgorithmName,
-    OrderType,
-    Side,
     _show,
     decimal_text,
     parse_decimal,
@@ -167,12 +167,12 @@ class OrderIn(BaseModel):
     def _price(cls, value: Any, info: ValidationInfo) -> Decimal | None:
         order_type = info.data.get("order_type")
         if value is None:
-            if order_type == "LIMIT":
+            if order_type == OrderType.LIMIT:
                 raise PydanticCustomError(
                     "price_required", "is required for a LIMIT order (a decimal string > 0)"
                 )
             return None
-        if order_type == "MARKET":
+        if order_type == OrderType.MARKET:
             raise PydanticCustomError(
                 "price_forbidden",
                 "must be null for a MARKET order (send order_type LIMIT to set a price), "

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from live_daemon.api.fields import DecimalStr, OrderType, Side
+from execution_core.orders import OrderType, Side
+from live_daemon.api.fields import DecimalStr
 from live_daemon.domain import Fill, OrderRecord, OrderStatus
 
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -114,8 +115,8 @@ def order_out(record: OrderRecord) -> OrderOut:
         venue=record.venue_key,
         instrument_key=record.instrument_key,
         strategy_id=record.strategy_id,
-        side=record.side,  # type: ignore[arg-type]
-        order_type=record.order_type,  # type: ignore[arg-type]
+        side=record.side,
+        order_type=record.order_type,
         quantity=record.quantity,
         price=record.price,
         exec_algorithm=record.exec_algorithm,

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from execution_core.orders import Side
 from live_daemon.domain import Fill
 from live_daemon.oms.order_rows import fill_params
 from live_daemon.oms.order_sql import ADD_FILLS_SQL
@@ -32,13 +33,13 @@ class NewFill:
     venue_key: str
     fill: Fill
     order_id: str
-    side: str
+    side: str  # as the database row has it: BUY or SELL
     strategy_id: str
     instrument_key: str
 
     @property
     def signed_quantity(self) -> Decimal:
-        return self.fill.quantity if self.side == "BUY" else -self.fill.quantity
+        return self.fill.quantity if self.side == Side.BUY else -self.fill.quantity
 
 
 def rounds(fills: Sequence[VenueFill]) -> list[list[VenueFill]]:

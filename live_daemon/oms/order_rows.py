@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from execution_core.orders import OrderType, Side
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
 
 
@@ -117,8 +118,8 @@ def record_from_row(row: asyncpg.Record, extra_fills: Sequence[Fill] = ()) -> Or
         operation_id=row["operation_id"],
         strategy_id=row["strategy_id"],
         instrument_key=row["instrument_key"],
-        side=row["side"],
-        order_type=row["order_type"],
+        side=Side(row["side"]),
+        order_type=OrderType(row["order_type"]),
         quantity=row["quantity"],
         price=row["price"],
         exec_algorithm=row["exec_algorithm"],

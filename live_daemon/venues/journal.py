@@ -42,6 +42,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from execution_core.orders import Side
 from live_daemon.domain import Fill
 from live_daemon.venues.gateway import (
     OPEN_STATUSES,
@@ -275,7 +276,7 @@ class VenueJournal:
             "WHERE order_id = ?",
             (status, str(filled), now, fill.order_id),
         )
-        signed = fill.quantity if side == "BUY" else -fill.quantity
+        signed = fill.quantity if side == Side.BUY else -fill.quantity
         held = self._db.execute(
             "SELECT quantity FROM positions WHERE venue_key = ?", (venue_key,)
         ).fetchone()
@@ -369,7 +370,7 @@ class VenueJournal:
         for venue_key, side, quantity in self._db.execute(
             "SELECT f.venue_key, o.side, f.quantity FROM fills f JOIN orders o USING (order_id)"
         ):
-            totals[venue_key] += Decimal(quantity) if side == "BUY" else -Decimal(quantity)
+            totals[venue_key] += Decimal(quantity) if side == Side.BUY else -Decimal(quantity)
         return dict(sorted(totals.items()))
 
 

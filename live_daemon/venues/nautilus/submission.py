@@ -33,6 +33,7 @@ from execution_core.algorithms.params import (
 from execution_core.errors import ExecutionServicesError
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
+from execution_core.orders import OrderType, Side
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
 from live_daemon.venues.gateway import VenueEvent, VenueOrder
 from live_daemon.venues.nautilus.execution import GatewayStrategy
@@ -151,12 +152,14 @@ class OrderSubmitter:
                 f"instrument {venue_key} is not traded on this paper venue "
                 f"(instruments: {', '.join(self._specs)})"
             )
-        side_text = str(side).upper()
-        if side_text not in ("BUY", "SELL"):
-            raise _Rejected(f"side must be BUY or SELL, got {side!r}")
-        kind = str(order_type).upper()
-        if kind not in ("MARKET", "LIMIT"):
-            raise _Rejected(f"order_type must be MARKET or LIMIT, got {order_type!r}")
+        try:
+            order_side = Side(str(side).upper())
+        except ValueError:
+            raise _Rejected(f"side must be BUY or SELL, got {side!r}") from None
+        try:
+            kind = OrderType(str(order_type).upper())
+        except ValueError:
+            raise _Rejected(f"order_type must be MARKET or LIMIT, got {order_type!r}") from None
         scale = quantity_scale(spec)
         try:
             venue_qty = Decimal(quantity)
@@ -175,7 +178,7 @@ class OrderSubmitter:
                 f"{spec.size_increment} of {venue_key}"
             )
         limit_price = None
-        if kind == "LIMIT":
+        if kind == OrderType.LIMIT:
             if price is None:
                 raise _Rejected("a LIMIT order needs a price")
             try:
@@ -197,7 +200,7 @@ class OrderSubmitter:
         factory = node.strategy.order_factory
         common: dict[str, Any] = dict(
             instrument_id=instrument.id,
-            order_side=OrderSide.BUY if side_text == "BUY" else OrderSide.SELL,
+            order_side=OrderSide.BUY if order_side == Side.BUY else OrderSide.SELL,
             quantity=qty,
             time_in_force=TimeInForce.GTC,
             exec_algorithm_id=algorithm_id,
@@ -207,7 +210,7 @@ class OrderSubmitter:
         )
         order: Order = (
             factory.market(**common)
-            if kind == "MARKET"
+            if kind == OrderType.MARKET
             else factory.limit(price=limit_price, **common)
         )
         tracked = TrackedOrder(
