@@ -58,7 +58,7 @@ from execution_core.instruments.reference import load_reference
 from execution_core.stores import LocalObjectStore
 from live_daemon.domain import Fill
 from live_daemon.oms import create_pool, migrate
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueEventKind
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
 from pipelines.defs.live.assets import live_reconciliation
 from pipelines.defs.live.jobs import restart_live_daemon
@@ -169,11 +169,11 @@ def fill_venue_record(venue_dir: Path, n: int) -> None:
                 journal.add_order(
                     ReceivedOrder(oid, VENUE_KEY, side, QUANTITY, "MARKET", None, "NORMAL", {}, 0)
                 )
-                journal.add_event(VenueEvent("accepted", oid, VENUE_KEY, {}))
+                journal.add_event(VenueEvent(VenueEventKind.ACCEPTED, oid, VENUE_KEY, {}))
                 if i < n:
                     fill = Fill(f"T{i:08d}", oid, QUANTITY, PRICE, Decimal("0.4"), "USDT",
                                 "TAKER", ts)  # fmt: skip
-                    journal.add_event(VenueEvent("filled", oid, VENUE_KEY, {}, fill))
+                    journal.add_event(VenueEvent(VenueEventKind.FILLED, oid, VENUE_KEY, {}, fill))
     finally:
         journal.close()
 

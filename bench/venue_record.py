@@ -22,7 +22,7 @@ from pathlib import Path
 
 from live_daemon.collector import settle_collector
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueEventKind
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
 from live_daemon.venues.record_codec import unpack_state
 from live_daemon.venues.wire import encode
@@ -46,7 +46,7 @@ def fill_journal(journal: VenueJournal, n: int) -> None:
                 f"fill-{i:08d}", order_id, Decimal("0.010"), Decimal("42000.1"),
                 Decimal("0.168"), "USDT", "TAKER", now,
             )  # fmt: skip
-            journal.add_event(VenueEvent("filled", order_id, key, {}, fill))
+            journal.add_event(VenueEvent(VenueEventKind.FILLED, order_id, key, {}, fill))
 
 
 def main() -> None:

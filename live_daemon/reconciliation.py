@@ -43,7 +43,13 @@ from execution_core.instruments.reference import InstrumentReference
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderStatus
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.venue_events import VenueEventConsumer
-from live_daemon.venues.gateway import VenueEvent, VenueGateway, VenueOrderRecord, VenueState
+from live_daemon.venues.gateway import (
+    VenueEvent,
+    VenueEventKind,
+    VenueGateway,
+    VenueOrderRecord,
+    VenueState,
+)
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +124,9 @@ class VenueReconciler:
                 continue
             venue_order = at_venue.get(record.order_id)
             if venue_order is None:
-                events.append(_closing_event(record, "canceled", NOT_AT_VENUE))
+                events.append(_closing_event(record, VenueEventKind.CANCELED, NOT_AT_VENUE))
             elif venue_order.status in ("CANCELED", "REJECTED"):
-                kind = venue_order.status.lower()
+                kind = VenueEventKind(venue_order.status.lower())
                 reason_text = venue_order.reason or f"{kind} at the venue"
                 events.append(_closing_event(record, kind, reason_text))
             else:
@@ -208,7 +214,7 @@ class VenueReconciler:
                 continue  # not certain: reported as a break, never guessed at
             for venue_key, fill, base in missing:
                 detail = {"reconciled": True, "trade_id": fill.fill_id}
-                events.append(VenueEvent("filled", order_id, venue_key, detail, fill))
+                events.append(VenueEvent(VenueEventKind.FILLED, order_id, venue_key, detail, fill))
                 settled.append(
                     Settlement(
                         "fill_applied",
@@ -264,7 +270,7 @@ def venue_state_columns(state: VenueState, reference: InstrumentReference) -> di
     return {"orders": orders, "fills": fills, "positions": positions}
 
 
-def _closing_event(record: OrderRecord, kind: str, reason: str) -> VenueEvent:
+def _closing_event(record: OrderRecord, kind: VenueEventKind, reason: str) -> VenueEvent:
     detail = {"reason": reason, "reconciled": True}
     return VenueEvent(kind, record.order_id, record.venue_key or "", detail)
 

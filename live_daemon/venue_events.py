@@ -33,7 +33,7 @@ from live_daemon.oms.errors import is_database_unavailable
 from live_daemon.oms.fill_batch import VenueFill
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionBatch
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import CLOSING_KINDS, VenueEvent, VenueEventKind
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class VenueEventConsumer:
             return
         for effect in effects:  # only what is committed reaches the risk book and metrics
             effect()
-        if any(event.kind == "filled" for event in batch):
+        if any(event.kind == VenueEventKind.FILLED for event in batch):
             self._update_exposure()
 
     async def _commit_when_reachable(self, batch: list[VenueEvent]) -> list[Effect]:
@@ -157,12 +157,12 @@ class VenueEventConsumer:
                 )
 
             for event in batch:
-                if event.kind == "accepted":
+                if event.kind == VenueEventKind.ACCEPTED:
                     acks.append((event.order_id, EventKind.ACKNOWLEDGED, event.detail))
                     effects.append(partial(self.metrics.order_accepted, event.venue_key))
-                elif event.kind == "filled" and event.fill is not None:
+                elif event.kind == VenueEventKind.FILLED and event.fill is not None:
                     fills.append((event.venue_key, self._in_base_units(event)))
-                elif event.kind in ("canceled", "rejected"):
+                elif event.kind in CLOSING_KINDS:
                     await flush()
                     effects.extend(await self._close(event, conn))
             await flush()
@@ -180,7 +180,7 @@ class VenueEventConsumer:
     async def _close(self, event: VenueEvent, conn: Any) -> list[Effect]:
         """A cancel or a rejection: the order's final status, unless it already has one."""
         effects: list[Effect] = [partial(self.risk_book.on_order_closed, event.order_id)]
-        if event.kind == "canceled":
+        if event.kind == VenueEventKind.CANCELED:
             status, kind = OrderStatus.CANCELED, EventKind.CANCELLED
             reason = event.detail.get("reason") if event.detail.get("reconciled") else None
         else:

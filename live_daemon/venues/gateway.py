@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Protocol
 
 from execution_core.errors import ExecutionServicesError
@@ -32,10 +33,23 @@ from live_daemon.domain import Fill
 Quote = tuple[Decimal, Decimal, Decimal, Decimal, int]
 """``(bid, bid size, ask, ask size, ts_ns)``, sizes in the venue's units."""
 
-EVENT_KINDS = ("accepted", "filled", "canceled", "rejected")
 ORDER_STATUSES = ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED", "FILLED", "CANCELED", "REJECTED")
 """A venue order's status, in the daemon's vocabulary (``OrderStatus`` values)."""
 OPEN_STATUSES = ("SUBMITTED", "ACCEPTED", "PARTIALLY_FILLED")
+
+
+class VenueEventKind(StrEnum):
+    """What a venue reports of one of our orders (:attr:`VenueEvent.kind`; when each comes:
+    :mod:`live_daemon.venues.nautilus.tracking`). ``canceled`` and ``rejected`` are final."""
+
+    ACCEPTED = "accepted"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+
+CLOSING_KINDS = (VenueEventKind.CANCELED, VenueEventKind.REJECTED)
+"""The kinds that end an order at the venue."""
 
 
 class VenueError(ExecutionServicesError):
@@ -51,7 +65,7 @@ class VenueUnavailable(VenueError):
 class VenueEvent:
     """An order event for the daemon."""
 
-    kind: str  # accepted | filled | canceled | rejected
+    kind: VenueEventKind
     order_id: str
     venue_key: str
     detail: dict[str, Any] = field(default_factory=dict)

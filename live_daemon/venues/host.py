@@ -47,7 +47,7 @@ from typing import Any
 from execution_core.instruments.reference import load_reference
 from execution_core.stores import open_store
 from live_daemon.collector import settle_collector
-from live_daemon.venues.gateway import VenueEvent, VenueOrder, VenueOrderRecord
+from live_daemon.venues.gateway import VenueEvent, VenueEventKind, VenueOrder, VenueOrderRecord
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
 from live_daemon.venues.nautilus.venue import PaperVenueGateway
@@ -228,7 +228,8 @@ class VenueHost:
         if any(has_separator(str(text)) for text in (order_id, venue_key, side)):
             reason = "the order id, instrument or side holds a control character"
             log.warning("venue_unrecordable_order order_id=%r reason=%s", order_id, reason)
-            channel.send(("event", VenueEvent("rejected", order_id, venue_key, {"reason": reason})))
+            event = VenueEvent(VenueEventKind.REJECTED, order_id, venue_key, {"reason": reason})
+            channel.send(("event", event))
             return
         order = ReceivedOrder.of(request, time.time_ns())
         self._pending_ids.add(order_id)
@@ -239,7 +240,9 @@ class VenueHost:
         :meth:`_on_node_event`); a venue not ready rejects it (recorded too)."""
         if not self.gateway.is_running:
             reason = f"the paper venue is {self.state}"
-            event = VenueEvent("rejected", order.order_id, order.venue_key, {"reason": reason})
+            event = VenueEvent(
+                VenueEventKind.REJECTED, order.order_id, order.venue_key, {"reason": reason}
+            )
             self._on_node_event(event)
             return
         self.gateway.submit(order.venue_order())
@@ -360,8 +363,9 @@ def _state_as_events(record: VenueOrderRecord | None) -> list[VenueEvent]:
     key, order_id = record.venue_key, record.order_id
     replayed = {"replayed": True}
     if record.status == "REJECTED":
-        return [VenueEvent("rejected", order_id, key, {**replayed, "reason": record.reason})]
-    events = [VenueEvent("accepted", order_id, key, dict(replayed))]
+        detail = {**replayed, "reason": record.reason}
+        return [VenueEvent(VenueEventKind.REJECTED, order_id, key, detail)]
+    events = [VenueEvent(VenueEventKind.ACCEPTED, order_id, key, dict(replayed))]
     filled = Decimal(0)
     for fill in record.fills:
         filled += fill.quantity
@@ -372,10 +376,10 @@ def _state_as_events(record: VenueOrderRecord | None) -> list[VenueEvent]:
             "leaves_quantity": str(max(record.quantity - filled, Decimal(0))),
             "final": filled >= record.quantity,
         }
-        events.append(VenueEvent("filled", order_id, key, detail, fill))
+        events.append(VenueEvent(VenueEventKind.FILLED, order_id, key, detail, fill))
     if record.status == "CANCELED":
         detail = {**replayed, "filled_quantity": str(filled)}
         if record.reason is not None:
             detail["reason"] = record.reason
-        events.append(VenueEvent("canceled", order_id, key, detail))
+        events.append(VenueEvent(VenueEventKind.CANCELED, order_id, key, detail))
     return events

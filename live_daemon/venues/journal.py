@@ -45,8 +45,10 @@ from typing import Any
 from execution_core.orders import Side
 from live_daemon.domain import Fill
 from live_daemon.venues.gateway import (
+    CLOSING_KINDS,
     OPEN_STATUSES,
     VenueEvent,
+    VenueEventKind,
     VenueOrder,
     VenueOrderRecord,
     VenueState,
@@ -220,13 +222,13 @@ class VenueJournal:
             "INSERT INTO events (order_id, kind, detail, ts_ns) VALUES (?, ?, ?, ?)",
             (event.order_id, event.kind, json.dumps(event.detail, default=str), now),
         )
-        if event.kind == "accepted":
+        if event.kind == VenueEventKind.ACCEPTED:
             self._db.execute(
                 "UPDATE orders SET status = 'ACCEPTED', updated_ns = ? "
                 "WHERE order_id = ? AND status = 'SUBMITTED'",
                 (now, event.order_id),
             )
-        elif event.kind in ("canceled", "rejected"):
+        elif event.kind in CLOSING_KINDS:
             reason = event.detail.get("reason")
             self._db.execute(
                 f"UPDATE orders SET status = ?, reason = ?, updated_ns = ? "
@@ -238,7 +240,7 @@ class VenueJournal:
                     event.order_id,
                 ),
             )
-        elif event.kind == "filled" and event.fill is not None:
+        elif event.kind == VenueEventKind.FILLED and event.fill is not None:
             return self._add_fill(event.venue_key, event.fill, now)
         return None
 
@@ -297,7 +299,7 @@ class VenueJournal:
             ).fetchall()
             for order_id, venue_key, filled in rows:
                 detail = {"reason": reason, "filled_quantity": filled, "restart": True}
-                self.add_event(VenueEvent("canceled", order_id, venue_key, detail))
+                self.add_event(VenueEvent(VenueEventKind.CANCELED, order_id, venue_key, detail))
         return [order_id for order_id, _, _ in rows]
 
     # -- reading -----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from live_daemon.venues.gateway import (
     Quote,
     VenueError,
     VenueEvent,
+    VenueEventKind,
     VenueOrder,
     VenueOrderRecord,
     VenueState,
@@ -390,7 +391,9 @@ class VenueProcessGateway:
                 "reconnecting); the order was not sent"
             )
             self._on_event(
-                VenueEvent("rejected", order.order_id, order.venue_key, {"reason": reason})
+                VenueEvent(
+                    VenueEventKind.REJECTED, order.order_id, order.venue_key, {"reason": reason}
+                )
             )
             return
         channel.send(("submit", order))

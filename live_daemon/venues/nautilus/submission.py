@@ -35,7 +35,7 @@ from execution_core.instruments.reference import InstrumentSpec
 from execution_core.nautilus.instruments import quantity_scale
 from execution_core.orders import OrderType, Side
 from execution_core.signals.schema import ExecAlgorithm as AlgorithmName
-from live_daemon.venues.gateway import VenueEvent, VenueOrder
+from live_daemon.venues.gateway import VenueEvent, VenueEventKind, VenueOrder
 from live_daemon.venues.nautilus.execution import GatewayStrategy
 from live_daemon.venues.nautilus.orders import (
     ORDER_ID_TAG,
@@ -106,7 +106,7 @@ class OrderSubmitter:
             self._orders.add_refused(order_id, venue_key)
             reason = str(exc) if isinstance(exc, _Rejected) else f"invalid order: {exc}"
             log.info("paper_venue_rejected order_id=%s reason=%s", order_id, reason)
-            self._emit(VenueEvent("rejected", order_id, venue_key, {"reason": reason}))
+            self._emit(VenueEvent(VenueEventKind.REJECTED, order_id, venue_key, {"reason": reason}))
             return
         assert self._node is not None
         self._orders.add(tracked)
@@ -115,7 +115,11 @@ class OrderSubmitter:
         except Exception as exc:  # e.g. an algorithm failing on its primary
             log.exception("paper_venue_submit_failed order_id=%s", order_id)
             tracked.final = True
-            self._emit(VenueEvent("rejected", order_id, venue_key, {"reason": f"venue: {exc}"}))
+            self._emit(
+                VenueEvent(
+                    VenueEventKind.REJECTED, order_id, venue_key, {"reason": f"venue: {exc}"}
+                )
+            )
             return
         if tracked.algorithm is not None and not tracked.final:
             tracked.accepted = True
@@ -123,7 +127,7 @@ class OrderSubmitter:
                 "client_order_id": tracked.client_order_id.value,
                 "exec_algorithm": tracked.algorithm,
             }
-            self._emit(VenueEvent("accepted", order_id, venue_key, detail))
+            self._emit(VenueEvent(VenueEventKind.ACCEPTED, order_id, venue_key, detail))
 
     def cancel(self, order_id: str) -> None:
         tracked = self._orders.get(order_id)

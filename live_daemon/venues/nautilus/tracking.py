@@ -55,7 +55,7 @@ from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.orders import Order
 
 from live_daemon.domain import Fill
-from live_daemon.venues.gateway import VenueEvent
+from live_daemon.venues.gateway import VenueEvent, VenueEventKind
 from live_daemon.venues.nautilus.execution import GatewayStrategy
 from live_daemon.venues.nautilus.orders import (
     ORDER_ID_TAG,
@@ -206,13 +206,13 @@ class OrderTracker:
             "client_order_id": tracked.client_order_id.value,
             "filled_quantity": str(tracked.filled),
         }
-        kind = "canceled"
+        kind = VenueEventKind.CANCELED
         if tracked.cancel_reason is not None:
             detail["reason"] = tracked.cancel_reason
         if tracked.stop_reason is not None:
             detail["reason"] = tracked.stop_reason
             if tracked.filled == 0:
-                kind = "rejected"
+                kind = VenueEventKind.REJECTED
         self._emit(VenueEvent(kind, tracked.order_id, tracked.venue_key, detail))
 
     # -- Nautilus events -------------------------------------------------------------------
@@ -258,7 +258,9 @@ class OrderTracker:
             if not tracked.accepted:
                 tracked.accepted = True
                 base["venue_order_id"] = event.venue_order_id.value
-                self._emit(VenueEvent("accepted", tracked.order_id, tracked.venue_key, base))
+                self._emit(
+                    VenueEvent(VenueEventKind.ACCEPTED, tracked.order_id, tracked.venue_key, base)
+                )
         elif isinstance(event, OrderFilled):
             self._on_fill(tracked, event, base)
         elif isinstance(event, OrderCanceled | OrderExpired):
@@ -280,7 +282,9 @@ class OrderTracker:
                 tracked.final = True
                 base["reason"] = reason
                 base["filled_quantity"] = "0"
-                self._emit(VenueEvent("rejected", tracked.order_id, tracked.venue_key, base))
+                self._emit(
+                    VenueEvent(VenueEventKind.REJECTED, tracked.order_id, tracked.venue_key, base)
+                )
                 return
             tracked.stop_reason = f"{cid} rejected: {reason}"
             if is_primary:
@@ -301,7 +305,9 @@ class OrderTracker:
         tracked.filled += quantity
         if not tracked.accepted:  # a fill implies acceptance
             tracked.accepted = True
-            self._emit(VenueEvent("accepted", tracked.order_id, tracked.venue_key, dict(base)))
+            self._emit(
+                VenueEvent(VenueEventKind.ACCEPTED, tracked.order_id, tracked.venue_key, dict(base))
+            )
         now = time.time_ns()
         fill = Fill(
             fill_id=event.trade_id.value,
@@ -330,4 +336,6 @@ class OrderTracker:
             tracked.final = True
             if tracked.algorithm is not None:
                 self._stop_family(tracked)  # no slice should be left; make sure
-        self._emit(VenueEvent("filled", tracked.order_id, tracked.venue_key, detail, fill))
+        self._emit(
+            VenueEvent(VenueEventKind.FILLED, tracked.order_id, tracked.venue_key, detail, fill)
+        )
