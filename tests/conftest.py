@@ -13,6 +13,12 @@ from tests.gcs_emulator import start_gcs_emulator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The first backtest day (the first Dagster partition, which opens flat), set before any
+# test imports the definitions, so that it does not depend on what runtime/store holds.
+# The tests' day is 2025-01-15; multi-day tests run 2025-01-15 onwards.
+TEST_FIRST_DAY = "2025-01-15"
+os.environ["EXEC_BACKTEST_FIRST_DAY"] = TEST_FIRST_DAY
+
 
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:

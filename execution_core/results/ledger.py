@@ -9,9 +9,11 @@ quoted in the account's base currency (e.g. USDT), so PnL adds up directly.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import polars as pl
 
+from execution_core.accounting.portfolio import Portfolio, venue_of
 from execution_core.accounting.positions import Position, apply_fill
 from execution_core.results.schemas import EQUITY_COLUMNS, POSITION_COLUMNS
 
@@ -28,39 +30,49 @@ EMPTY_MARKS = pl.DataFrame(
 def mark_samples(
     quotes: pl.DataFrame, instrument_key: str, every: dt.timedelta = MARK_EVERY
 ) -> pl.DataFrame:
-    """Mid prices of one instrument: the last quote of every ``every`` bucket."""
+    """Mid prices of one instrument: the first quote (a position carried from the day
+    before is re-marked at the day's first price), then the last of every ``every``."""
     if quotes.is_empty():
-        return pl.DataFrame(
-            schema={
-                "ts_event": pl.Datetime("ns", "UTC"),
-                "instrument_key": pl.String,
-                "mark_price": pl.Float64,
-            }
-        )
-    return (
-        quotes.sort("ts_event")
-        .group_by_dynamic("ts_event", every=every, label="left")
-        .agg(
-            pl.col("ts_event").last().alias("ts_last"),
-            ((pl.col("bid_price") + pl.col("ask_price")) / 2).last().alias("mark_price"),
-        )
+        return EMPTY_MARKS
+    mid = ((pl.col("bid_price") + pl.col("ask_price")) / 2).alias("mark_price")
+    ordered = quotes.sort("ts_event")
+    first = ordered.head(1).select("ts_event", pl.lit(instrument_key).alias("instrument_key"), mid)
+    buckets = (
+        ordered.group_by_dynamic("ts_event", every=every, label="left")
+        .agg(pl.col("ts_event").last().alias("ts_last"), mid.last())
         .select(
             pl.col("ts_last").alias("ts_event"),
             pl.lit(instrument_key).alias("instrument_key"),
             "mark_price",
         )
     )
+    return pl.concat([first, buckets]).unique("ts_event", keep="last", maintain_order=True)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A day's positions and equity curve, and the portfolio it closes with."""
+
+    positions: pl.DataFrame
+    equity_curve: pl.DataFrame
+    closing: Portfolio
 
 
 def build_ledger(
-    fills: pl.DataFrame, marks: pl.DataFrame, starting_cash: float
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(positions, equity_curve) frames.
+    fills: pl.DataFrame,
+    marks: pl.DataFrame,
+    opening: Portfolio,
+    opened_at: dt.datetime | None = None,
+) -> Ledger:
+    """The day's positions and equity curve, from ``opening`` through its fills and marks.
 
     ``fills``: ts_event, instrument_key, venue, side, quantity, price, fee.
     ``marks``: ts_event, instrument_key, mark_price.
     At equal timestamps fills apply before marks. Positions get a row per instrument at
-    each of its fills and marks; the equity curve a row at every event time.
+    each of its fills and marks; the equity curve a row at every event time. With
+    ``opened_at`` (the day's start), both also get a row there for what ``opening`` holds,
+    at the previous close's prices, so that the days' curves join into one: a carried
+    position is re-marked at the first price of the day (the overnight move shows there).
     """
     events = pl.concat(
         [
@@ -88,11 +100,15 @@ def build_ledger(
         ],
         how="vertical_relaxed",
     ).sort(["ts_event", "order"], maintain_order=True)
-    venues = dict(zip(fills["instrument_key"].to_list(), fills["venue"].to_list(), strict=True))
-    positions: dict[str, Position] = {}
-    last_mark: dict[str, float] = {}
-    position_rows, equity_rows = [], []
-    peak = starting_cash
+    positions = dict(opening.positions)
+    last_mark = dict(opening.marks)
+    peak = max(opening.peak_equity, opening.equity)
+    position_rows: list[tuple] = []
+    equity_rows: list[tuple] = []
+    if opened_at is not None:
+        for key, p in sorted(positions.items()):
+            position_rows.append(_position_row(opened_at, key, p, last_mark[key]))
+        equity_rows.append(_equity_row(opened_at, opening, peak))
     for ts, key, _, signed, price, fee, mark in events.iter_rows():
         if signed is not None:
             positions[key] = apply_fill(positions.get(key, Position()), signed, price, fee)
@@ -100,25 +116,40 @@ def build_ledger(
         else:
             last_mark[key] = mark
         if key in positions:
-            p = positions[key]
-            position_rows.append(
-                (
-                    ts,
-                    key,
-                    venues.get(key, key.split(":", 1)[0]),
-                    p.quantity,
-                    p.avg_entry_price,
-                    p.realized_pnl,
-                    p.unrealized_pnl(last_mark[key]),
-                )
-            )
-        realized = sum(p.realized_pnl for p in positions.values())
-        fees = sum(p.fees for p in positions.values())
-        unrealized = sum(p.unrealized_pnl(last_mark[k]) for k, p in positions.items())
-        cash = starting_cash + realized - fees
-        equity = cash + unrealized
-        peak = max(peak, equity)
-        equity_rows.append((ts, equity, cash, realized, unrealized, equity - peak))
+            position_rows.append(_position_row(ts, key, positions[key], last_mark[key]))
+        now = Portfolio(opening.accounts, positions, last_mark)
+        peak = max(peak, now.equity)
+        equity_rows.append(_equity_row(ts, now, peak))
     positions_frame = pl.DataFrame(position_rows, schema=POSITION_COLUMNS, orient="row")
     equity_frame = pl.DataFrame(equity_rows, schema=EQUITY_COLUMNS, orient="row")
-    return positions_frame, equity_frame
+    closing = Portfolio(
+        accounts=dict(opening.accounts),
+        positions=positions,
+        marks={k: last_mark[k] for k in positions},
+        peak_equity=peak,
+    )
+    return Ledger(positions_frame, equity_frame, closing)
+
+
+def _position_row(ts: object, key: str, p: Position, mark: float) -> tuple:
+    return (
+        ts,
+        key,
+        venue_of(key),
+        p.quantity,
+        p.avg_entry_price,
+        p.realized_pnl,
+        p.unrealized_pnl(mark),
+    )
+
+
+def _equity_row(ts: object, portfolio: Portfolio, peak: float) -> tuple:
+    equity = portfolio.equity
+    return (
+        ts,
+        equity,
+        portfolio.cash,
+        portfolio.realized_pnl,
+        portfolio.unrealized_pnl,
+        equity - peak,
+    )

@@ -3,6 +3,8 @@ the Dagster asset checks and the tests call them on the files as uploaded."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from execution_core.ticks.windows import inside_windows
@@ -11,8 +13,11 @@ QTY_TOLERANCE = 1e-8
 MONEY_TOLERANCE = 1e-6
 
 
-def fills_match_positions(fills: pl.DataFrame, positions: pl.DataFrame) -> list[str]:
-    """Signed fill quantities of each instrument add up to its final position."""
+def fills_match_positions(
+    fills: pl.DataFrame, positions: pl.DataFrame, opening: Mapping[str, float] | None = None
+) -> list[str]:
+    """Signed fill quantities of each instrument add up to its final position, less the
+    position it opened the day with (``opening``: instrument key → quantity)."""
     signed = fills.group_by("instrument_key").agg(
         pl.when(pl.col("side") == "BUY")
         .then(pl.col("quantity"))
@@ -25,10 +30,24 @@ def fills_match_positions(fills: pl.DataFrame, positions: pl.DataFrame) -> list[
         .group_by("instrument_key")
         .agg(pl.col("quantity").last().alias("final"))
     )
-    joined = signed.join(final, on="instrument_key", how="full", coalesce=True).fill_null(0.0)
-    bad = joined.filter((pl.col("filled") - pl.col("final")).abs() > QTY_TOLERANCE)
+    opened = pl.DataFrame(
+        {"instrument_key": list((opening or {}).keys()), "opened": list((opening or {}).values())},
+        schema={"instrument_key": pl.String, "opened": pl.Float64},
+    )
+    joined = (
+        signed.join(final, on="instrument_key", how="full", coalesce=True)
+        .join(opened, on="instrument_key", how="full", coalesce=True)
+        .fill_null(0.0)
+    )
+    bad = joined.filter(
+        (pl.col("opened") + pl.col("filled") - pl.col("final")).abs() > QTY_TOLERANCE
+    )
     return [
-        f"{r['instrument_key']}: fills sum to {r['filled']} but the final position is {r['final']}"
+        f"{r['instrument_key']}: opened at {r['opened']}, fills sum to {r['filled']}, "
+        f"but the final position is {r['final']}"
+        if r["opened"]
+        else f"{r['instrument_key']}: fills sum to {r['filled']} but the final position is "
+        f"{r['final']}"
         for r in bad.iter_rows(named=True)
     ]
 

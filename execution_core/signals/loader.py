@@ -13,6 +13,7 @@ import json
 
 import polars as pl
 
+from execution_core.algorithms.params import AlgorithmParamsError, parse_algorithm
 from execution_core.errors import DataError, InvalidInstrumentIdError, UnknownInstrumentError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
@@ -87,17 +88,23 @@ def _check_rows(frame: pl.DataFrame, day: dt.date, where: str) -> None:
     if len(outside):
         rows = outside["row"].to_list()[:5]
         raise DataError(f"{where}: rows {rows} have ts_event outside {day.isoformat()} UTC")
-    for row, params in enumerate(frame["exec_algorithm_params"].to_list()):
-        if params is None:
-            continue
-        try:
-            parsed = json.loads(params)
-        except json.JSONDecodeError as exc:
-            raise DataError(
-                f"{where}: row {row}: exec_algorithm_params is not JSON ({exc})"
-            ) from None
-        if not isinstance(parsed, dict):
-            raise DataError(f"{where}: row {row}: exec_algorithm_params must be a JSON object")
+    algorithms = zip(
+        frame["exec_algorithm"].to_list(), frame["exec_algorithm_params"].to_list(), strict=True
+    )
+    for row, (name, params) in enumerate(algorithms):
+        if params is not None:
+            try:
+                parsed = json.loads(params)
+            except json.JSONDecodeError as exc:
+                raise DataError(
+                    f"{where}: row {row}: exec_algorithm_params is not JSON ({exc})"
+                ) from None
+            if not isinstance(parsed, dict):
+                raise DataError(f"{where}: row {row}: exec_algorithm_params must be a JSON object")
+        try:  # the one validation of the params: what is committed is run as it is
+            parse_algorithm(name, params)
+        except AlgorithmParamsError as exc:
+            raise DataError(f"{where}: row {row}: {exc}") from None
 
 
 def check_instruments(frame: pl.DataFrame, reference: InstrumentReference, where: str) -> None:
@@ -136,7 +143,8 @@ def validate_signals(
     reference: InstrumentReference,
     where: str,
 ) -> pl.DataFrame:
-    """Schema, timestamps inside ``day``, params JSON, known instruments, one strategy."""
+    """Schema, timestamps inside ``day``, algorithm params (checked here once, against
+    the algorithm's own rules), known instruments, one strategy."""
     frame = validated(frame, SIGNALS_SCHEMA, where)
     _check_rows(frame, day, where)
     check_instruments(frame, reference, where)

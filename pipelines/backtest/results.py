@@ -15,6 +15,7 @@ from nautilus_trader.model.enums import OrderType, order_status_to_str
 from nautilus_trader.model.events import OrderFilled, OrderSubmitted
 from nautilus_trader.model.orders import Order
 
+from execution_core.accounting.portfolio import Portfolio
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.results.schemas import FILL_COLUMNS, ORDER_COLUMNS, TS
 from pipelines.backtest.strategy import Decision
@@ -74,6 +75,7 @@ def order_frame(
         if parent is not None:
             children[parent].append(order)
     submitted_at = {d.client_order_id: d.ts_decision for d in decisions if d.client_order_id}
+    strategy_of = {d.event.operation_id: d.event.strategy_id for d in decisions}
     rows = []
     for order in orders:
         key = keys[order.instrument_id.value]
@@ -103,7 +105,7 @@ def order_frame(
                 own_id,
                 _parent(order),
                 _tag(order, "op"),
-                _tag(order, "op").split("#", 1)[0],  # the signal's strategy, not NT's tagged id
+                strategy_of.get(_tag(order, "op"), ""),  # the signal's, not NT's strategy id
                 key,
                 key.split(":", 1)[0],
                 "BUY" if order.is_buy else "SELL",
@@ -235,12 +237,18 @@ def build_summary(
     fills: pl.DataFrame,
     equity: pl.DataFrame,
     decisions: list[Decision],
-    starting_cash: float,
+    opening: Portfolio,
+    closing: Portfolio,
     io: dict[str, Any],
     config: dict[str, Any],
 ) -> dict[str, Any]:
-    """``summary.json`` (ARCHITECTURE.md "Backtest results"), plus what was rejected."""
-    final = equity.tail(1).to_dicts()[0] if len(equity) else {}
+    """``summary.json`` (docs/ARCHITECTURE.md "Backtest results"), plus what was rejected.
+
+    Money is the day's: ``pnl`` = closing − opening equity, ``realized_pnl`` and
+    ``total_fees`` of the day's fills; ``accounts`` gives each venue's account at the close
+    (cash and realized PnL since the first day); ``starting_cash`` is what the accounts
+    were opened with, in all."""
+    realized = closing.realized_pnl - opening.realized_pnl
     times = [d.event.ts_ns for d in decisions]
     return {
         "run_id": run_id,
@@ -252,8 +260,14 @@ def build_summary(
         "n_orders": len(orders),
         "n_fills": len(fills),
         "total_fees": round(float(fills["fee"].sum()), 8) if len(fills) else 0.0,
-        "realized_pnl": round(float(final.get("realized_pnl", 0.0)), 8),
-        "final_equity": round(float(final.get("equity", starting_cash)), 8),
+        "realized_pnl": round(realized, 8),
+        "opening_equity": round(opening.equity, 8),
+        "final_equity": round(closing.equity, 8),
+        "pnl": round(closing.equity - opening.equity, 8),
+        "unrealized_pnl": round(closing.unrealized_pnl, 8),
+        "opening_positions": opening.open_quantities(),
+        "closing_positions": closing.open_quantities(),
+        "accounts": closing.account_report(),
         "max_drawdown": round(min(equity["drawdown"].to_list(), default=0.0), 8),
         "slippage_bps": slippage_by(orders, decisions, "exec_algorithm"),
         "slippage_bps_by_venue": slippage_by(orders, decisions, "venue"),
@@ -266,6 +280,6 @@ def build_summary(
             for d in decisions
             if d.rejection
         ],
-        "starting_cash": starting_cash,
+        "starting_cash": closing.starting_cash,
         "config": config,
     }

@@ -6,6 +6,7 @@ with a venue and data), so a bad signal fails fast with its file and row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -15,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from execution_core.algorithms.params import parse_algorithm
+from execution_core.accounting.portfolio import Portfolio
 from execution_core.errors import DataError, ExecutionServicesError
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
@@ -52,18 +53,21 @@ class BacktestResult:
     positions: pl.DataFrame
     equity_curve: pl.DataFrame
     summary: dict[str, Any]
+    closing: Portfolio
     decisions: list[Decision] = field(default_factory=list)
 
 
 def signal_events(
     events: pl.DataFrame, reference: InstrumentReference, venue_keys: set[str]
 ) -> list[SignalEvent]:
-    """Target changes as strategy events; a bad row raises DataError naming file and row."""
+    """Target changes as strategy events; a bad row raises DataError naming file and row.
+
+    The algorithm params were validated when the signals were loaded (the ``signals``
+    asset); an instrument that no venue with tick data lists is caught here."""
     out = []
     for row in events.iter_rows(named=True):
         where = f"{row.get('signal_file') or 'signals'} row {row['signal_row']}"
         try:
-            parse_algorithm(row["exec_algorithm"], row["exec_algorithm_params"])
             cid = CanonicalId.parse(row["instrument_key"])
             listing = [s.key for s in reference.venues_listing(cid)]
         except ExecutionServicesError as exc:  # bad params, bad ID, unknown instrument
@@ -82,6 +86,7 @@ def signal_events(
         out.append(
             SignalEvent(
                 operation_id=f"{row['strategy_id']}#{row['signal_row']}@{ts_ns}",
+                strategy_id=row["strategy_id"],
                 ts_ns=ts_ns,
                 signal_key=row["instrument_key"],
                 quantity=abs(delta),
@@ -113,7 +118,12 @@ def run_backtest(
     config: BacktestConfig,
     io: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    opening: Portfolio | None = None,
+    opened_at: dt.datetime | None = None,
 ) -> BacktestResult:
+    """The day's backtest, from ``opening`` (the previous day's closing portfolio; flat
+    when ``None``) to the portfolio it closes with. ``opened_at`` (the day's start) adds
+    the opening rows that join the days' equity curves."""
     venue_keys = {t.instrument_key for t in ticks if not t.frame.is_empty()}
     signal_list = signal_events(
         events.with_columns(pl.col("ts_event").dt.epoch("ns")), reference, venue_keys
@@ -134,14 +144,14 @@ def run_backtest(
         router = SmartRouter(reference, config.cost_model)
         ids = {key: inst.id for key, inst in instruments.items()}
         strategies = []
-        for strategy_id in sorted({e.operation_id.split("#", 1)[0] for e in signal_list}):
+        for strategy_id in sorted({e.strategy_id for e in signal_list}):
             strategy = SignalExecutionStrategy(
                 SignalExecutionConfig(
                     strategy_id=strategy_id,
                     order_id_tag=strategy_id.replace("-", "")[:16],
                     decision_timeout_ms=config.decision_timeout_ms,
                 ),
-                [e for e in signal_list if e.operation_id.split("#", 1)[0] == strategy_id],
+                [e for e in signal_list if e.strategy_id == strategy_id],
                 router,
                 ids,
             )
@@ -153,9 +163,23 @@ def run_backtest(
         orders = list(engine.cache.orders())
         decisions = [d for s in strategies for d in s.decisions]
         keys = {inst.id.value: key for key, inst in instruments.items()}
-        return _results(run_id, orders, keys, decisions, ticks, config, io or {}, signal_list)
+        book = _Book(
+            opening=(opening or Portfolio()).with_accounts(
+                reference.venues(), config.starting_cash
+            ),
+            opened_at=opened_at,
+        )
+        return _results(run_id, orders, keys, decisions, ticks, config, io or {}, signal_list, book)
     finally:
         engine.dispose()
+
+
+@dataclass(frozen=True)
+class _Book:
+    """Where the day's accounting starts: the opening portfolio, at the day's start."""
+
+    opening: Portfolio
+    opened_at: dt.datetime | None
 
 
 def _results(
@@ -167,6 +191,7 @@ def _results(
     config: BacktestConfig,
     io: dict[str, Any],
     signal_list: list[SignalEvent],
+    book: _Book,
 ) -> BacktestResult:
     set_arrival_prices(
         decisions,
@@ -176,26 +201,35 @@ def _results(
     order_df = order_frame(orders, keys, decisions)
     fills = fill_frame(orders, keys)
     traded = set(keys.values())
+    marked = traded | set(book.opening.positions)  # carried positions are marked too
     marks = [
         mark_samples(t.frame, t.instrument_key)
         for t in ticks
-        if t.kind is TickKind.QUOTES and t.instrument_key in traded
+        if t.kind is TickKind.QUOTES and t.instrument_key in marked
     ]
-    accounts = len({key.split(":", 1)[0] for key in traded})  # one account per venue
-    starting_cash = config.starting_cash * accounts
-    positions, equity = build_ledger(
-        fills, pl.concat(marks) if marks else EMPTY_MARKS, starting_cash
+    ledger = build_ledger(
+        fills, pl.concat(marks) if marks else EMPTY_MARKS, book.opening, book.opened_at
     )
     summary = build_summary(
         run_id=run_id,
-        strategy_ids=sorted({e.operation_id.split("#", 1)[0] for e in signal_list}),
+        strategy_ids=sorted({e.strategy_id for e in signal_list}),
         instruments=sorted(traded),
         orders=order_df,
         fills=fills,
-        equity=equity,
+        equity=ledger.equity_curve,
         decisions=decisions,
-        starting_cash=starting_cash,
+        opening=book.opening,
+        closing=ledger.closing,
         io=io,
         config=config.as_dict(),
     )
-    return BacktestResult(run_id, order_df, fills, positions, equity, summary, decisions)
+    return BacktestResult(
+        run_id,
+        order_df,
+        fills,
+        ledger.positions,
+        ledger.equity_curve,
+        summary,
+        ledger.closing,
+        decisions,
+    )

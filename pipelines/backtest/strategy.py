@@ -40,6 +40,7 @@ class SignalEvent:
     """One target change, as the strategy needs it."""
 
     operation_id: str
+    strategy_id: str
     ts_ns: int
     signal_key: str  # canonical key, venue may be ANY
     quantity: float  # unsigned

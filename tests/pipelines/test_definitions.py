@@ -12,7 +12,13 @@ from pipelines.defs.live.resources import LiveDaemonLauncher, LiveDaemonResource
 from pipelines.defs.resources import StoresResource
 
 ASSETS = ["instruments", "signals", "execution_windows", "tick_windows"]
-RUN_ASSETS = ["backtest_orders", "backtest_fills", "backtest_positions", "backtest_equity_curve"]
+RUN_ASSETS = [
+    "backtest_portfolio",
+    "backtest_orders",
+    "backtest_fills",
+    "backtest_positions",
+    "backtest_equity_curve",
+]
 ALL_ASSETS = [*ASSETS, *RUN_ASSETS, "backtest_results"]  # daily partitioned
 RECONCILIATION = ["reconciliation_orders", "reconciliation_fills", "reconciliation_positions"]
 LIVE_ASSETS = ["live_daemon", *RECONCILIATION]  # group live, not partitioned
@@ -21,8 +27,9 @@ UPSTREAM = {
     "signals": {"instruments"},
     "execution_windows": {"signals"},
     "tick_windows": {"execution_windows"},
-    **{a: {"instruments", "signals", "tick_windows"} for a in RUN_ASSETS},
-    "backtest_results": set(RUN_ASSETS),
+    # each day's backtest also opens with the previous day's backtest_portfolio
+    **{a: {"instruments", "signals", "tick_windows", "backtest_portfolio"} for a in RUN_ASSETS},
+    "backtest_results": set(RUN_ASSETS) - {"backtest_portfolio"},
     "live_daemon": set(),
     **{a: {"live_daemon"} for a in RECONCILIATION},
 }
@@ -53,6 +60,20 @@ def test_the_assets_exist_in_a_chain() -> None:
     for asset, parents in UPSTREAM.items():
         node = graph.get(dg.AssetKey(asset))
         assert {key.to_user_string() for key in node.parent_keys} == parents
+
+
+def test_each_backtest_day_depends_on_the_previous_days_portfolio() -> None:
+    graph = defs.resolve_asset_graph()
+    for asset in RUN_ASSETS:
+        dep = next(
+            d
+            for d in defs.resolve_assets_def(asset).specs_by_key[dg.AssetKey(asset)].deps
+            if d.asset_key == dg.AssetKey("backtest_portfolio")
+        )
+        assert dep.partition_mapping == dg.TimeWindowPartitionMapping(
+            start_offset=-1, end_offset=-1
+        )
+    assert graph.get(dg.AssetKey("backtest_portfolio")).is_partitioned
 
 
 def test_every_asset_is_daily_partitioned() -> None:

@@ -8,11 +8,10 @@ import dagster as dg
 
 from execution_core.results import rules
 from execution_core.results.schemas import RESULT_SCHEMAS
-from execution_core.stores import artifacts
 from execution_core.validation import schema_problems
 from pipelines.defs.checking import blocking_spec, check_result
 from pipelines.defs.checking import retracting_on_failure as retracting_on_failure
-from pipelines.defs.metadata import artifact_prefix
+from pipelines.defs.committed import CommittedFiles, committed
 from pipelines.defs.resources import StoresResource
 
 ASSET = "backtest_results"
@@ -23,7 +22,7 @@ RESULT_CHECKS = [
     blocking_spec(
         ASSET,
         "fills_sum_to_positions",
-        "Signed fills of each instrument sum to its final position.",
+        "Signed fills of each instrument sum to its final less its opening position.",
     ),
     blocking_spec(ASSET, "children_within_primaries", "No child order exceeds its primary."),
     blocking_spec(ASSET, "fills_inside_windows", "Every fill lies inside an execution window."),
@@ -39,14 +38,10 @@ __all__ = ["RESULT_CHECKS", "check_results", "retracting_on_failure", "schema_pr
 def check_results(
     stores: StoresResource, partition_key: str, prefix: str
 ) -> Iterator[dg.AssetCheckResult]:
-    uploaded = artifacts.open_set(stores.results, prefix)
-    frames = {
-        name: artifacts.read_parquet(stores.results, uploaded, name) for name in RESULT_SCHEMAS
-    }
-    windows_set = artifacts.open_set(
-        stores.results, artifact_prefix("execution_windows", partition_key)
-    )
-    windows = artifacts.read_parquet(stores.results, windows_set, "windows.parquet")
+    uploaded = CommittedFiles(stores, prefix)
+    frames = {name: uploaded.frame(name) for name in RESULT_SCHEMAS}
+    opening = uploaded.json("summary.json").get("opening_positions", {})
+    windows = committed(stores, "execution_windows", partition_key).frame("windows.parquet")
     orders, fills = frames["orders.parquet"], frames["fills.parquet"]
     schema_issues = [
         p
@@ -57,7 +52,7 @@ def check_results(
     yield check_result(
         "fills_sum_to_positions",
         ASSET,
-        rules.fills_match_positions(fills, frames["positions.parquet"]),
+        rules.fills_match_positions(fills, frames["positions.parquet"], opening),
     )
     yield check_result("children_within_primaries", ASSET, rules.children_within_primaries(orders))
     yield check_result("fills_inside_windows", ASSET, rules.fills_inside_windows(fills, windows))

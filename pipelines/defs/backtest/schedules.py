@@ -1,17 +1,16 @@
 """The daily backtest: every market-data and backtest asset for yesterday's partition.
 
-Backfills run through the same partitioned job (Dagster UI: Materialize → partitions).
+Backfills run through the same partitioned job (Dagster UI: Materialize → partitions); the
+days of a backfill run in order, each opening with the previous day's close.
 """
 
 import dagster as dg
 
-from pipelines.defs.backtest.assets import BACKTEST_ASSETS
-from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
 from pipelines.defs.partitions import daily_partitions
 
 daily_backtest_job = dg.define_asset_job(
     "daily_backtest_job",
-    selection=dg.AssetSelection.assets(*MARKET_DATA_ASSETS, *BACKTEST_ASSETS),
+    selection=dg.AssetSelection.groups("market_data", "backtest"),
     partitions_def=daily_partitions,
     description="Load the day's windows and backtest its signal changes.",
 )

@@ -22,19 +22,13 @@ from execution_core.ticks.layout import tick_key
 from execution_core.ticks.window_loader import load_tick_windows
 from execution_core.ticks.windows import execution_windows, window_coverage
 from pipelines.defs.checking import retracting_on_failure
+from pipelines.defs.committed import committed, committed_reference
 from pipelines.defs.market_data import checks
 from pipelines.defs.metadata import artifact_prefix, table_preview
 from pipelines.defs.partitions import daily_partitions, partition_day
 from pipelines.defs.resources import StoresResource, read_reference_source
 
 GROUP = "market_data"
-
-
-def reference_for(stores: StoresResource, partition_key: str) -> InstrumentReference:
-    """The instrument reference snapshot committed by the ``instruments`` asset."""
-    committed = artifacts.open_set(stores.results, artifact_prefix("instruments", partition_key))
-    raw = artifacts.read_file(stores.results, committed, "reference.json").decode()
-    return parse_reference(raw, source=stores.results.describe(committed.prefix))
 
 
 def venue_resolver(reference: InstrumentReference) -> Callable[[str], list[str]]:
@@ -88,7 +82,7 @@ def signals(
     context: dg.AssetExecutionContext, stores: StoresResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     day = partition_day(context)
-    reference = reference_for(stores, context.partition_key)
+    reference = committed_reference(stores, context.partition_key)
     frame, files = load_signals_day(stores.signals, day, reference)
     previous, _ = load_signals_day(stores.signals, day - dt.timedelta(days=1), reference)
     events = execution_events(frame, last_targets(previous))
@@ -127,11 +121,8 @@ def signals(
 def execution_windows_asset(
     context: dg.AssetExecutionContext, stores: StoresResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    reference = reference_for(stores, context.partition_key)
-    committed = artifacts.open_set(
-        stores.results, artifact_prefix("signals", context.partition_key)
-    )
-    events = artifacts.read_parquet(stores.results, committed, "events.parquet")
+    reference = committed_reference(stores, context.partition_key)
+    events = committed(stores, "signals", context.partition_key).frame("events.parquet")
     windows = execution_windows(events, venue_resolver(reference))
     prefix = artifact_prefix("execution_windows", context.partition_key)
     artifacts.commit(stores.results, prefix, {"windows.parquet": artifacts.parquet_bytes(windows)})
@@ -166,10 +157,7 @@ def tick_windows(
     context: dg.AssetExecutionContext, stores: StoresResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     day = partition_day(context)
-    committed = artifacts.open_set(
-        stores.results, artifact_prefix("execution_windows", context.partition_key)
-    )
-    windows = artifacts.read_parquet(stores.results, committed, "windows.parquet")
+    windows = committed(stores, "execution_windows", context.partition_key).frame("windows.parquet")
     loaded, report = load_tick_windows(stores.ticks, windows, day, progress=context.log.info)
     files = {
         tick_artifact_name(t.instrument_key, t.kind.value): artifacts.parquet_bytes(t.frame)

@@ -13,6 +13,7 @@ import math
 import polars as pl
 import pytest
 
+from execution_core.accounting.portfolio import Portfolio
 from execution_core.accounting.positions import Position, apply_fill
 from execution_core.results import rules
 from execution_core.results.ledger import EMPTY_MARKS, build_ledger, mark_samples
@@ -169,6 +170,14 @@ def test_equity_adds_up() -> None:
 # --- ledger -------------------------------------------------------------------------------------
 
 START = 1_000.0
+
+
+def ledger(fills: pl.DataFrame, marks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(positions, equity curve) of a day opening flat with one account of START."""
+    result = build_ledger(fills, marks, Portfolio(accounts={"BINANCE-FUTURES": START}))
+    return result.positions, result.equity_curve
+
+
 # add, add (average 105), reduce (realize +7.5), flip through zero (realize −7.5, short
 # 0.5 at 100), close (realize +5); a mark between every two fills.
 LEDGER_FILLS = fills(
@@ -197,7 +206,7 @@ MARK_UNREALIZED = {2: 4.0, 4: 6.0, 6: 19.5, 8: 2.5, 10: 0.0}
 
 
 def test_ledger_positions_and_cash_by_hand() -> None:
-    position_frame, equity = build_ledger(LEDGER_FILLS, LEDGER_MARKS, START)
+    position_frame, equity = ledger(LEDGER_FILLS, LEDGER_MARKS)
 
     assert position_frame["ts_event"].to_list() == [at(s) for s, *_ in EXPECTED]
     assert position_frame["quantity"].to_list() == [q for _, q, *_ in EXPECTED]
@@ -228,7 +237,7 @@ def test_ledger_positions_and_cash_by_hand() -> None:
 
 
 def test_ledger_values_positions_at_the_fill_price_at_a_fill() -> None:
-    _, equity = build_ledger(LEDGER_FILLS, LEDGER_MARKS, START)
+    _, equity = ledger(LEDGER_FILLS, LEDGER_MARKS)
     by_time = {row["ts_event"]: row for row in equity.iter_rows(named=True)}
     # equity right after each fill, marked at that fill's price
     for second, expected in {1: 999.5, 3: 1009.0, 5: 1028.75, 7: 997.75, 9: 1002.5}.items():
@@ -243,8 +252,8 @@ def test_ledger_two_instruments_add_up() -> None:
             fills((2, "SELL", 2.0, 50.0, 0.5), key=OTHER),
         ]
     )
-    position_frame, equity = build_ledger(
-        both, pl.concat([marks((3, 104.0)), marks((4, 45.0), key=OTHER)]), START
+    position_frame, equity = ledger(
+        both, pl.concat([marks((3, 104.0)), marks((4, 45.0), key=OTHER)])
     )
     final = equity.row(-1, named=True)
     # long 1 from 100 marked 104 (+4), short 2 from 50 marked 45 (+10), fees 1
@@ -257,15 +266,15 @@ def test_ledger_two_instruments_add_up() -> None:
 
 
 def test_ledger_without_fills_is_flat() -> None:
-    position_frame, equity = build_ledger(fills(), marks((1, 100.0), (2, 101.0)), START)
+    position_frame, equity = ledger(fills(), marks((1, 100.0), (2, 101.0)))
     assert position_frame.is_empty()
     assert equity["equity"].to_list() == [START, START]
     assert equity["drawdown"].to_list() == [0.0, 0.0]
-    position_frame, equity = build_ledger(fills(), EMPTY_MARKS, START)
+    position_frame, equity = ledger(fills(), EMPTY_MARKS)
     assert position_frame.is_empty() and equity.is_empty()
 
 
-def test_mark_samples_keep_the_last_mid_of_each_bucket() -> None:
+def test_mark_samples_keep_the_first_mid_and_the_last_of_each_bucket() -> None:
     quotes = pl.DataFrame(
         {
             "ts_event": [at(0), at(4), at(9.5), at(12), at(31)],
@@ -283,8 +292,9 @@ def test_mark_samples_keep_the_last_mid_of_each_bucket() -> None:
         },
     )
     sampled = mark_samples(quotes, KEY)
-    assert sampled["ts_event"].to_list() == [at(9.5), at(12), at(31)]
-    assert sampled["mark_price"].to_list() == [102.5, 103.5, 104.5]
+    # the first quote (the day's first price), then the last of each 10 s bucket
+    assert sampled["ts_event"].to_list() == [at(0), at(9.5), at(12), at(31)]
+    assert sampled["mark_price"].to_list() == [100.5, 102.5, 103.5, 104.5]
     assert sampled["instrument_key"].unique().to_list() == [KEY]
     assert mark_samples(quotes.clear(), KEY).is_empty()
 

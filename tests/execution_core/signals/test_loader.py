@@ -49,7 +49,7 @@ def frame(strategy: str = "s1", **columns: list) -> pl.DataFrame:
         "instrument_key": [BTC, ANY_BTC, ETH],
         "target_quantity": [1.0, 2.0, -0.5],
         "exec_algorithm": ["TWAP", None, "NORMAL"],
-        "exec_algorithm_params": ['{"duration_s": 60}', None, None],
+        "exec_algorithm_params": ['{"duration_sec": 60}', None, None],
     }
     data.update(columns)
     out = pl.DataFrame(data)
@@ -101,7 +101,7 @@ def test_write_then_load_round_trips_with_provenance(store, reference) -> None:
     assert s1_back["instrument_key"].to_list() == [ANY_BTC, ETH, BTC]
     assert s1_back["target_quantity"].to_list() == [2.0, -0.5, 1.0]
     assert s1_back["exec_algorithm"].to_list() == [None, "NORMAL", "TWAP"]
-    assert s1_back["exec_algorithm_params"].to_list() == [None, None, '{"duration_s": 60}']
+    assert s1_back["exec_algorithm_params"].to_list() == [None, None, '{"duration_sec": 60}']
     s2_back = loaded.filter(pl.col("strategy_id") == "s2")
     assert s2_back["exec_algorithm"].null_count() == 3
     assert s2_back["exec_algorithm_params"].null_count() == 3
@@ -232,6 +232,29 @@ def test_bad_exec_algorithm_params_name_file_and_row(store, reference, params, p
     assert where in message
     assert "row 2: exec_algorithm_params" in message
     assert problem in message
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ('{"duration_sec": 900}', "TWAP params: duration_sec: must be <= 300"),
+        ('{"duration_s": 60}', "TWAP params: duration_s: unknown field"),
+        ('{"duration_sec": 60}', "NORMAL params: NORMAL takes no params"),
+    ],
+)
+def test_algorithm_params_are_validated_when_the_signals_load(
+    store, reference, params, problem
+) -> None:
+    """The algorithm's own rules, once, at load: a bad TWAP never reaches a backtest."""
+    algorithm = "NORMAL" if "NORMAL" in problem else "TWAP"
+    where = put(
+        store,
+        frame(
+            exec_algorithm=["NORMAL", None, algorithm], exec_algorithm_params=[None, None, params]
+        ),
+    )
+    message = load_error(store, reference)
+    assert f"{where}: row 2: {problem}" in message
 
 
 def test_ts_event_outside_the_day_names_file_and_rows(store, reference) -> None:

@@ -35,6 +35,7 @@ ASSET_KEYS = {
     "signals",
     "execution_windows",
     "tick_windows",
+    "backtest_portfolio",
     "backtest_orders",
     "backtest_fills",
     "backtest_positions",
@@ -337,9 +338,9 @@ def test_unknown_algorithm_in_a_signal_file_fails_at_signals(copy_demo_day: Copy
     assert_nothing_backtested(stores)
 
 
-def test_bad_algorithm_params_fail_at_backtest_run(copy_demo_day: CopyDemoDay) -> None:
-    """Params are only checked for being a JSON object when the signals load; a TWAP longer
-    than its 5-minute window gets through to the backtest, which names the file and row."""
+def test_bad_algorithm_params_fail_when_the_signals_load(copy_demo_day: CopyDemoDay) -> None:
+    """Params are validated once, when the signals load: a TWAP longer than its 5-minute
+    window stops the ``signals`` asset, which names the file and row."""
     stores, _, signals_dir = copy_demo_day(signals=True)
     _rewrite_row(
         signals_dir, EVENT_ROW, exec_algorithm="TWAP", exec_algorithm_params='{"duration_sec": 900}'
@@ -347,10 +348,10 @@ def test_bad_algorithm_params_fail_at_backtest_run(copy_demo_day: CopyDemoDay) -
     result = materialize(stores, raise_on_error=False)
 
     assert not result.success
-    assert result.get_failed_step_keys() == {"backtest_run"}
-    assert materialized(result) == set(MARKET_DATA_KEYS)
+    assert result.get_failed_step_keys() == {"signals"}
+    assert materialized(result) == {"instruments"}
     message = failure_text(result)
-    assert f"{SIGNAL_FILE} row {EVENT_ROW}: TWAP params: duration_sec: must be <= 300" in message
+    assert f"{SIGNAL_FILE}: row {EVENT_ROW}: TWAP params: duration_sec: must be <= 300" in message
     assert_nothing_backtested(stores)
 
 
