@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from fastapi import FastAPI
 
+from execution_core.instruments.ids import instrument_family
 from execution_core.instruments.reference import load_reference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
-from execution_core.risk.rules import instrument_family
 from execution_core.routing.router import SmartRouter
 from live_daemon.api.app import create_app, package_version
 from live_daemon.api.ports import ServiceUnavailable

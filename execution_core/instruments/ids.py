@@ -302,6 +302,34 @@ class CanonicalId:
         return f"{currency}-{date}-{strike}-{self.option_right}"
 
 
+def instrument_family(instrument: CanonicalId | str) -> str:
+    """The venue-free key of an instrument: ``TYPE:PAYLOAD[@SUFFIX]``, under which the same
+    instrument on every venue meets (risk limits and the OMS's positions across venues).
+
+    ``BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN``, ``CRYPTO:OKX:PERPETUAL:BTC-USDT@LIN`` and
+    ``ANY:PERPETUAL:BTC-USDT@LIN`` all give ``PERPETUAL:BTC-USDT@LIN`` (asset class and
+    venue dropped). A family string is returned unchanged (validated), so the function is
+    idempotent. Raises :class:`InvalidInstrumentIdError` for anything else.
+    """
+    if isinstance(instrument, CanonicalId):
+        return _family_of(instrument)
+    if not isinstance(instrument, str):
+        raise InvalidInstrumentIdError(
+            f"invalid canonical instrument ID {instrument!r}: expected a string"
+        )
+    return _family(instrument)
+
+
+@lru_cache(maxsize=4096)
+def _family(text: str) -> str:
+    # a bare family is validated as the ANY listing of itself
+    return _family_of(CanonicalId.parse(f"{ANY_VENUE}:{text}" if text.count(":") == 1 else text))
+
+
+def _family_of(cid: CanonicalId) -> str:
+    return f"{cid.instrument_type.value}:{cid.payload_with_suffix}"
+
+
 @lru_cache(maxsize=8192)
 def _parse(text: str) -> CanonicalId:
     parts = text.split(":")

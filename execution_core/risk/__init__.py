@@ -8,7 +8,7 @@ in-memory :class:`RiskBook`, :mod:`execution_core.risk.config` for the limits.
 
 from __future__ import annotations
 
-from execution_core.risk.config import RiskLimits, instrument_family
+from execution_core.risk.config import RiskLimits
 from execution_core.risk.engine import RULE_ORDER, PreTradeRiskEngine, RiskBook, RiskDecision
 from execution_core.risk.rules import (
     Exposure,
@@ -45,5 +45,4 @@ __all__ = [
     "check_order_size",
     "check_strategy_position",
     "check_velocity",
-    "instrument_family",
 ]

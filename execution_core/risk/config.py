@@ -17,34 +17,11 @@ tolerance is in basis points. What each limit measures is defined in
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from execution_core.errors import InvalidInstrumentIdError
-from execution_core.instruments.ids import CanonicalId
-
-
-def instrument_family(instrument_key: str) -> str:
-    """The venue-independent form of a canonical instrument ID: ``TYPE:PAYLOAD[@SUFFIX]``.
-
-    ``BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN``, ``CRYPTO:OKX:PERPETUAL:BTC-USDT@LIN`` and
-    ``ANY:PERPETUAL:BTC-USDT@LIN`` all give ``PERPETUAL:BTC-USDT@LIN`` (asset class and
-    venue dropped). A family string is returned unchanged (validated), so the function is
-    idempotent. Raises :class:`InvalidInstrumentIdError` for anything else.
-    """
-    if not isinstance(instrument_key, str):
-        raise InvalidInstrumentIdError(
-            f"invalid canonical instrument ID {instrument_key!r}: expected a string"
-        )
-    return _family(instrument_key)
-
-
-@lru_cache(maxsize=4096)
-def _family(text: str) -> str:
-    # a bare family is validated as the ANY listing of itself
-    cid = CanonicalId.parse(f"ANY:{text}" if text.count(":") == 1 else text)
-    return f"{cid.instrument_type.value}:{cid.payload_with_suffix}"
+from execution_core.instruments.ids import instrument_family
 
 
 class RiskLimits(BaseModel):

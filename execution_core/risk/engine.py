@@ -31,10 +31,10 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from execution_core.errors import InvalidInstrumentIdError
-from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.ids import CanonicalId, instrument_family
 from execution_core.instruments.reference import InstrumentReference, InstrumentSpec
 from execution_core.orders import Side
-from execution_core.risk.config import RiskLimits, instrument_family
+from execution_core.risk.config import RiskLimits
 from execution_core.risk.rules import (
     NS_PER_MINUTE,
     Exposure,

@@ -55,10 +55,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 
-from execution_core.instruments.ids import CanonicalId, InstrumentType
+from execution_core.instruments.ids import CanonicalId, InstrumentType, instrument_family
 from execution_core.instruments.reference import InstrumentSpec
 from execution_core.orders import OrderType, Side
-from execution_core.risk.config import RiskLimits, instrument_family
+from execution_core.risk.config import RiskLimits
 
 __all__ = [
     "NS_PER_MINUTE",
@@ -78,7 +78,6 @@ __all__ = [
     "check_strategy_position",
     "check_velocity",
     "fmt",
-    "instrument_family",
     "listing_problem",
     "margin_rate",
 ]

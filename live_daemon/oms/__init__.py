@@ -29,7 +29,7 @@ from live_daemon.oms.orders import (
     UnifiedOrderManager,
     new_order_id,
 )
-from live_daemon.oms.positions import PositionStore, canonical_key
+from live_daemon.oms.positions import PositionStore
 
 __all__ = [
     "EmbeddedPostgres",
@@ -39,7 +39,6 @@ __all__ = [
     "OrderNotFound",
     "PositionStore",
     "UnifiedOrderManager",
-    "canonical_key",
     "check_durability",
     "create_pool",
     "load_migrations",

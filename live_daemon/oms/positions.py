@@ -8,8 +8,9 @@ on Decimals unchanged, and no float enters the live positions). Every change goe
 ``SELECT ... FOR UPDATE`` in the fill's transaction, moved in memory and written once, so
 concurrent fills on one position serialise.
 
-:meth:`PositionStore.by_instrument` aggregates across venues per canonical instrument with
-the venue stripped: ``BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN`` and
+:meth:`PositionStore.by_instrument` aggregates across venues per instrument family (the
+venue-free key of :func:`~execution_core.instruments.ids.instrument_family`, kept in the
+``canonical_key`` column): ``BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN`` and
 ``OKX:PERPETUAL:BTC-USDT@LIN`` both count under ``PERPETUAL:BTC-USDT@LIN``.
 """
 
@@ -25,7 +26,7 @@ import asyncpg
 
 from execution_core.accounting.positions import Position
 from execution_core.accounting.positions import apply_fill as core_apply_fill
-from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.ids import CanonicalId, instrument_family
 
 ZERO = Decimal(0)
 
@@ -71,13 +72,6 @@ _UPDATE_SQL = (
 _ONE_SQL = (
     f"SELECT {_COLUMNS} FROM unified_positions WHERE strategy_id = $1 AND instrument_key = $2"
 )
-
-
-def canonical_key(instrument: CanonicalId | str) -> str:
-    """The venue-less key: ``OKX:PERPETUAL:BTC-USDT@LIN`` → ``PERPETUAL:BTC-USDT@LIN``
-    (an asset-class prefix is dropped too, so all venues of an instrument meet)."""
-    cid = instrument if isinstance(instrument, CanonicalId) else CanonicalId.parse(instrument)
-    return f"{cid.instrument_type}:{cid.payload_with_suffix}"
 
 
 def resolve_instrument(instrument_key: str, venue_key: str | None = None) -> CanonicalId:
@@ -223,7 +217,7 @@ class PositionStore:
             strategies,
             instruments,
             [i.venue for _, i in keys],
-            [canonical_key(i) for _, i in keys],
+            [instrument_family(i) for _, i in keys],  # the canonical_key column
         )
         if len(rows) < len(keys):  # created by another transaction meanwhile (see the SQL)
             rows = await conn.fetch(_LOCK_SQL, strategies, instruments)

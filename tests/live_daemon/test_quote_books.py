@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from execution_core.risk.config import RiskLimits, instrument_family
+from execution_core.instruments.ids import instrument_family
+from execution_core.risk.config import RiskLimits
 from execution_core.risk.engine import RiskBook
 from live_daemon.domain import OrderStatus
 from live_daemon.oms import UnifiedOrderManager

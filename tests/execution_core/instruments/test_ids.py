@@ -14,7 +14,7 @@ from nautilus_trader.adapters.bybit.common.symbol import BybitSymbol
 from nautilus_trader.model.identifiers import InstrumentId
 
 from execution_core.errors import InvalidInstrumentIdError
-from execution_core.instruments.ids import CanonicalId, InstrumentType
+from execution_core.instruments.ids import CanonicalId, InstrumentType, instrument_family
 
 PT = InstrumentType
 
@@ -292,3 +292,39 @@ def test_bybit_matches_the_nautilus_adapter(text: str, product: str) -> None:
     bybit = BybitSymbol(f"{cid.to_venue_symbol()}-{product}")
     assert bybit.raw_symbol == cid.to_venue_symbol()
     assert cid.to_nautilus() == bybit.to_instrument_id()
+
+
+# --- the venue-free key (risk families, the OMS's positions across venues) ---------------
+
+BTC_FAMILY = "PERPETUAL:BTC-USDT@LIN"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN",
+        "OKX:PERPETUAL:BTC-USDT@LIN",
+        "ANY:PERPETUAL:BTC-USDT@LIN",
+        "CRYPTO:BYBIT:PERPETUAL:BTC-USDT@LIN",
+        BTC_FAMILY,
+    ],
+)
+def test_instrument_family_drops_asset_class_and_venue(key: str) -> None:
+    assert instrument_family(key) == BTC_FAMILY
+    assert instrument_family(CanonicalId.parse(key if key.count(":") > 1 else f"ANY:{key}")) == (
+        BTC_FAMILY
+    )
+
+
+def test_instrument_family_keeps_type_payload_and_suffix_apart() -> None:
+    assert instrument_family("DERIBIT:PERPETUAL:BTC-USD@INV") == "PERPETUAL:BTC-USD@INV"
+    assert instrument_family("BINANCE-SPOT:SPOT_PAIR:BTC-USDT") == "SPOT_PAIR:BTC-USDT"
+    assert instrument_family("DERIBIT:OPTION:BTC-USD-50000-20241231-C") == (
+        "OPTION:BTC-USD-50000-20241231-C"
+    )
+
+
+@pytest.mark.parametrize("bad", ["BTCUSDT", "BINANCE:PERP:BTC-USDT", "PERPETUAL:btc-usdt", ""])
+def test_instrument_family_rejects_invalid_keys(bad: str) -> None:
+    with pytest.raises(InvalidInstrumentIdError):
+        instrument_family(bad)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from execution_core.config.loader import load_config
-from execution_core.errors import ConfigError, InvalidInstrumentIdError
+from execution_core.errors import ConfigError
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.risk import (
@@ -32,7 +32,6 @@ from execution_core.risk import (
     check_order_size,
     check_strategy_position,
     check_velocity,
-    instrument_family,
 )
 
 BIN = "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"
@@ -77,28 +76,6 @@ def state(**kwargs: Any) -> RiskState:
 
 
 # --- instrument family, orders, config ------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "key",
-    [BIN, OKX, ANY, "CRYPTO:BYBIT:PERPETUAL:BTC-USDT@LIN", "ANY:PERPETUAL:BTC-USDT@LIN", BTC],
-)
-def test_instrument_family_drops_asset_class_and_venue(key: str) -> None:
-    assert instrument_family(key) == BTC
-
-
-def test_instrument_family_keeps_type_payload_and_suffix_apart() -> None:
-    assert instrument_family(DERIBIT) == "PERPETUAL:BTC-USD@INV"
-    assert instrument_family(SPOT) == "SPOT_PAIR:BTC-USDT"
-    assert instrument_family("DERIBIT:OPTION:BTC-USD-50000-20241231-C") == (
-        "OPTION:BTC-USD-50000-20241231-C"
-    )
-
-
-@pytest.mark.parametrize("bad", ["BTCUSDT", "BINANCE:PERP:BTC-USDT", "PERPETUAL:btc-usdt", ""])
-def test_instrument_family_rejects_invalid_keys(bad: str) -> None:
-    with pytest.raises(InvalidInstrumentIdError):
-        instrument_family(bad)
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from decimal import Decimal
 import pytest
 
 from execution_core.accounting.positions import Position, apply_fill
+from execution_core.instruments.ids import instrument_family
 from live_daemon.domain import EventKind, Fill, OrderRequest, OrderStatus
-from live_daemon.oms import canonical_key
 from live_daemon.oms.positions import apply_fill_decimal, resolve_instrument
 
 BINANCE_BTC = "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"
@@ -51,8 +51,8 @@ def test_decimal_accounting_is_exact() -> None:
 
 
 def test_keys() -> None:
-    assert canonical_key(BINANCE_BTC) == "PERPETUAL:BTC-USDT@LIN"
-    assert canonical_key(BYBIT_BTC) == "PERPETUAL:BTC-USDT@LIN"
+    assert instrument_family(BINANCE_BTC) == "PERPETUAL:BTC-USDT@LIN"
+    assert instrument_family(BYBIT_BTC) == "PERPETUAL:BTC-USDT@LIN"
     assert str(resolve_instrument("ANY:PERPETUAL:BTC-USDT@LIN", OKX_BTC)) == OKX_BTC
     assert str(resolve_instrument(OKX_BTC, "OKX")) == OKX_BTC
     assert str(resolve_instrument(OKX_BTC, None)) == OKX_BTC
