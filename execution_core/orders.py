@@ -15,7 +15,7 @@ __all__ = ["OrderType", "Side"]
 
 
 class Side(StrEnum):
-    """The side of an order: ``BUY`` adds to the position, ``SELL`` takes from it."""
+    """The side of an order: ``BUY`` (its fills count + in a signed position) or ``SELL`` (−)."""
 
     BUY = "BUY"
     SELL = "SELL"
