@@ -6,31 +6,27 @@ import datetime as dt
 import json
 import logging
 import os
+import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import dagster as dg
 import polars as pl
 import typer
 from tqdm import tqdm
 
-from execution_core.demo.config import DemoConfig
-from execution_core.demo.publish import publish_demo_day
 from execution_core.errors import ExecutionServicesError
-from execution_core.instruments.reference import parse_reference
-from execution_core.stores import artifacts
 from execution_core.ticks.converters import binance, tardis
 from execution_core.ticks.schema import TickKind
 from execution_core.ticks.writer import write_tick_day
-from pipelines.defs.backtest.assets import BACKTEST_ASSETS
-from pipelines.defs.live.assets import LIVE_ASSETS, RECONCILIATION_TABLES
-from pipelines.defs.live.resources import LiveDaemonResource
-from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
-from pipelines.defs.metadata import artifact_prefix
-from pipelines.defs.resources import StoresResource, read_reference_source
-from pipelines.settings import stores_from_config
+
+if TYPE_CHECKING:  # the definitions are imported when a command needs them (see _use_config)
+    import dagster as dg
+
+    from pipelines.defs.resources import StoresResource
 
 DEMO_DAY = dt.date(2025, 1, 15)
+LOG_FILE = Path("runtime") / "logs" / "exec-services.log"
+PROJECT_DAGSTER_YAML = Path(__file__).resolve().parents[1] / "dagster.yaml"
 
 ConfigOption = Annotated[
     Path | None, typer.Option(help="JSON config (see config/execution_services.json).")
@@ -44,19 +40,40 @@ def _echo_json(payload: object) -> None:
     typer.echo(json.dumps(payload, indent=2, default=str))
 
 
+def _use_config(config: Path | None) -> StoresResource:
+    """The stores of ``config``. The Dagster definitions read the same file (its
+    ``backtest.first_day``), so it is set as ``EXEC_CONFIG`` before they are imported."""
+    if config is not None:
+        os.environ["EXEC_CONFIG"] = str(config.resolve())
+    from pipelines.settings import stores_from_config
+
+    return stores_from_config(config)
+
+
 def _instance() -> dg.DagsterInstance:
-    """The DAGSTER_HOME instance (``make`` sets it to runtime/dagster), else an ephemeral one."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    log.warning("DAGSTER_HOME is not set: using an ephemeral instance (run history is not kept)")
-    return dg.DagsterInstance.ephemeral()
+    """The DAGSTER_HOME instance; unset, the project's ``runtime/dagster`` (as ``make`` sets
+    it), so that runs from the command line show in the Dagster UI and history is kept."""
+    import dagster as dg
+
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path("runtime", "dagster").resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        if not (home / "dagster.yaml").exists() and PROJECT_DAGSTER_YAML.exists():
+            shutil.copy(PROJECT_DAGSTER_YAML, home / "dagster.yaml")
+        os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
 
 
 def generate(day: dt.date, scale: float, seed: int, stores: StoresResource) -> None:
+    from execution_core.demo.config import DemoConfig
+    from execution_core.demo.publish import publish_demo_day
+    from execution_core.instruments.reference import parse_reference
+    from pipelines.defs.resources import read_reference_source
+
     raw, source = read_reference_source(stores)
     reference = parse_reference(raw, source=source)
     config = DemoConfig(date=day, ticks_scale=scale, seed=seed)
-    with tqdm(total=len(config.instruments), desc="demo ticks", unit="instrument") as bar:
+    with tqdm(total=len(config.instruments), desc=f"demo ticks {day}", unit="instrument") as bar:
         report = publish_demo_day(
             config, stores.ticks, stores.signals, reference, progress=lambda _: bar.update()
         )
@@ -65,30 +82,6 @@ def generate(day: dt.date, scale: float, seed: int, stores: StoresResource) -> N
         f"({report.tick_bytes / 1e6:.1f} MB) in {stores.url('ticks')}; "
         f"{len(report.signal_files)} signal files in {stores.url('signals')}"
     )
-
-
-def materialize_pipeline(day: dt.date, stores: StoresResource) -> tuple[dict, dict]:
-    """Materialize every asset (market data, backtest, upload) for ``day``, with checks.
-
-    Returns the windowed-loading I/O report and the backtest's summary.json.
-    """
-    result = dg.materialize(
-        [*MARKET_DATA_ASSETS, *BACKTEST_ASSETS],
-        partition_key=day.isoformat(),
-        instance=_instance(),
-        resources={"stores": stores},
-        raise_on_error=False,
-    )
-    if not result.success:
-        raise typer.Exit(code=_fail(f"pipeline run failed: {_failure_message(result)}"))
-    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
-    if failed:
-        raise typer.Exit(code=_fail(f"blocking checks failed: {', '.join(failed)}"))
-    ticks = artifacts.open_set(stores.results, artifact_prefix("tick_windows", day.isoformat()))
-    run = artifacts.open_set(stores.results, artifact_prefix("backtest_run", day.isoformat()))
-    io_report = json.loads(artifacts.read_file(stores.results, ticks, "io.json"))
-    summary = json.loads(artifacts.read_file(stores.results, run, "summary.json"))
-    return io_report, summary
 
 
 def _echo_summary(summary: dict, stores: StoresResource) -> None:
@@ -106,21 +99,17 @@ def _echo_summary(summary: dict, stores: StoresResource) -> None:
         typer.echo(f"  {name}")
 
 
-def _failure_message(result: dg.ExecuteInProcessResult) -> str:
-    """The root cause of the first failed step (e.g. the DataError naming the bad file)."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data.error is not None:
-            error = event.step_failure_data.error
-            # Dagster wraps the user's exception; report that one, not what it was raised from.
-            while error.cause is not None and (error.cls_name or "").startswith("Dagster"):
-                error = error.cause
-            return f"step {event.step_key}: {error.message.strip()}"
-    return "unknown failure (see the Dagster run logs)"
-
-
 def _fail(message: str) -> int:
     typer.secho(message, fg=typer.colors.RED, err=True)
     return 1
+
+
+def _day_line(summary: dict[str, Any]) -> str:
+    return (
+        f"{summary['day']}  signals {summary['signals']:>4}  orders {summary['n_orders']:>5}  "
+        f"fills {summary['n_fills']:>5}  fees {summary['total_fees']:>12,.2f}  "
+        f"pnl {summary['pnl']:>14,.2f}  equity {summary['final_equity']:>16,.2f}"
+    )
 
 
 @app.command()
@@ -131,13 +120,17 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Generate the demo day, run the whole pipeline (data assets, backtest, upload) with its
-    checks, and print the backtest summary, the I/O saved and where the result files are."""
-    stores = stores_from_config(config)
+    checks, and print the backtest summary, the I/O saved and where the result files are.
+    The demo day opens flat (it has no previous day)."""
+    stores = _use_config(config)
     the_day = dt.date.fromisoformat(day)
     generate(the_day, scale, seed, stores)
     typer.echo(f"materializing the market-data and backtest assets for {day}…")
-    io_report, summary = materialize_pipeline(the_day, stores)
-    _echo_summary(summary, stores)
+    from pipelines.runs import materialize_day
+
+    result = materialize_day(the_day, stores, _instance(), start_flat=True)
+    _echo_summary(result.summary, stores)
+    io_report = result.io_report
     typer.echo(
         f"I/O: read {io_report['bytes_read']:,} of {io_report['bytes_full_days']:,} bytes "
         f"of the day files: reduction {io_report['reduction']:.1%} "
@@ -145,6 +138,63 @@ def demo(
         f"(read amplification {io_report['read_amplification']:.3f})"
     )
     typer.echo("Dagster UI on the same definitions and runs: make dagster-dev")
+    typer.echo(f"step-by-step log: {LOG_FILE} (and each run's log in the Dagster UI)")
+
+
+@app.command()
+def backtest(
+    from_day: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    to_day: Annotated[
+        str | None, typer.Option("--to", help="Last day (YYYY-MM-DD; default: --from).")
+    ] = None,
+    start_flat: Annotated[
+        bool,
+        typer.Option(
+            "--start-flat",
+            help="Open the first day flat, instead of with the previous day's close "
+            "(for a range whose previous day was never run).",
+        ),
+    ] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Backtest a range of days on the configured stores: each day's market data, backtest
+    and upload (with the blocking checks), in order, each day opening with the previous
+    day's closing portfolio. Prints a line per day and the summary of the range."""
+    stores = _use_config(config)
+    first = dt.date.fromisoformat(from_day)
+    last = dt.date.fromisoformat(to_day) if to_day else first
+    from pipelines.backtest.range_summary import summarize_range
+    from pipelines.runs import check_range, days_between, missing_data, run_days, stale_days_after
+
+    check_range(first, last)
+    days = days_between(first, last)
+    missing = missing_data(stores, days)
+    if len(missing) == len(days):
+        raise typer.Exit(code=_fail("no data in the range:\n  " + "\n  ".join(missing)))
+    for line in missing:  # such a day still runs: it carries the portfolio through
+        typer.secho(f"warning: {line}", fg=typer.colors.YELLOW, err=True)
+    summaries = []
+    dagster = _instance()
+    with tqdm(total=len(days), desc="backtest", unit="day") as bar:
+        for result in run_days(days, stores, dagster, start_flat=start_flat):
+            summaries.append(result.summary)
+            bar.write(_day_line(result.summary))
+            bar.update()
+    _echo_json(summarize_range(summaries))
+    typer.echo(f"result files: {stores.url('results')}/backtest_results/<run_id>/ (run_id per day:")
+    for summary in summaries:
+        typer.echo(f"  {summary['day']}: {summary['run_id']}")
+    typer.echo(")")
+    typer.echo(f"step-by-step log: {LOG_FILE} (and each run's log in the Dagster UI)")
+    stale = stale_days_after(stores, last)
+    if stale:
+        typer.secho(
+            f"warning: {len(stale)} later days opened with an earlier close of the day before "
+            f"them and are stale: {stale[0]} .. {stale[-1]}; re-run them with "
+            f"exec-services backtest --from {stale[0]} --to {stale[-1]}",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 @app.command("generate-demo")
@@ -155,7 +205,7 @@ def generate_demo(
     config: ConfigOption = None,
 ) -> None:
     """Only generate the demo data into the tick and signal stores."""
-    generate(dt.date.fromisoformat(day), scale, seed, stores_from_config(config))
+    generate(dt.date.fromisoformat(day), scale, seed, _use_config(config))
 
 
 @app.command("live-reconcile")
@@ -167,8 +217,14 @@ def live_reconcile(
 ) -> None:
     """Materialize the live reconciliation assets once (the daemon settles what it can, then
     the OMS is compared with every venue's own record) and print the breaks per table."""
+    stores = _use_config(config)
+    import dagster as dg
+
+    from pipelines.defs.live.assets import LIVE_ASSETS, RECONCILIATION_TABLES
+    from pipelines.defs.live.resources import LiveDaemonResource
+    from pipelines.runs import QUIET_RUN_CONFIG, failure_message
+
     daemon = LiveDaemonResource(api_url=daemon_url) if daemon_url else LiveDaemonResource()
-    stores = stores_from_config(config)
     for noisy in ("alembic", "pgserver", "execution_core.database"):  # storage set-up chatter
         logging.getLogger(noisy).setLevel(logging.WARNING)
     result = dg.materialize(
@@ -177,11 +233,10 @@ def live_reconcile(
         instance=_instance(),
         resources={"stores": stores, "live_daemon": daemon},
         raise_on_error=False,
-        # the run's step-by-step log stays in the run (Dagster UI); the breaks are printed
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        run_config=QUIET_RUN_CONFIG,  # the breaks are printed; the steps' log is the run's
     )
     if not result.success:
-        raise typer.Exit(code=_fail(f"reconciliation failed: {_failure_message(result)}"))
+        raise typer.Exit(code=_fail(f"reconciliation failed: {failure_message(result)}"))
     materialized = {
         m.asset_key.path[-1]: m.metadata
         for m in result.asset_materializations_for_node("live_reconciliation")
@@ -227,7 +282,7 @@ def convert(
         raise typer.BadParameter(f"unknown format {fmt!r}; expected one of {', '.join(CONVERTERS)}")
     reader, kind = CONVERTERS[fmt]
     frame = reader(path)
-    stores = stores_from_config(config)
+    stores = _use_config(config)
     days = frame["ts_event"].dt.date().unique().sort().to_list()
     for day in days:
         part = frame.filter(pl.col("ts_event").dt.date() == day)
@@ -235,12 +290,25 @@ def convert(
         typer.echo(f"{info.key}: {info.rows} rows in {info.row_groups} row groups")
 
 
+def _log_to_file() -> Path:
+    """Everything (INFO and up) to ``runtime/logs/exec-services.log``; the terminal gets
+    warnings, the progress bars and the summaries."""
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    to_file = logging.FileHandler(LOG_FILE)
+    to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    to_terminal = logging.StreamHandler()
+    to_terminal.setLevel(logging.WARNING)
+    to_terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[to_file, to_terminal], force=True)
+    return LOG_FILE
+
+
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log_file = _log_to_file()
     try:
         app()
     except ExecutionServicesError as exc:
-        raise SystemExit(_fail(f"error: {exc}")) from None
+        raise SystemExit(_fail(f"error: {exc}\n(full log: {log_file})")) from None
 
 
 if __name__ == "__main__":

@@ -10,15 +10,16 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from pipelines import cli
 from pipelines.cli import app
 from pipelines.defs.resources import DEFAULT_STORE_ROOT, StoresResource
+from pipelines.runs import RunFailed, materialize_day
 
 BTC_SPOT = "BINANCE-SPOT:SPOT_PAIR:BTC-USDT"
 CONVERTED_KEY = "CRYPTO/BINANCE-SPOT/SPOT_PAIR/BTC-USDT/trades/2021-01-08.parquet"
@@ -121,13 +122,8 @@ def test_failed_run_message_names_the_bad_file(
     stores, _, signals_dir = copy_demo_day(signals=True)
     bad = "momentum-btc-v1/2025-01-15.parquet"
     (signals_dir / bad).write_bytes(b"not parquet at all")
-    with pytest.raises(typer.Exit) as exit_info:
-        cli.materialize_pipeline(cli.DEMO_DAY, stores)
-    assert exit_info.value.exit_code == 1
-    # Dagster's own log lines on stderr hold the error too; the CLI's summary line must.
-    (summary,) = [
-        line
-        for line in capsys.readouterr().err.splitlines()
-        if line.startswith("pipeline run failed")
-    ]
-    assert f"{stores.signals.describe(bad)}: not a readable parquet file" in summary
+    with pytest.raises(RunFailed) as failed:
+        materialize_day(cli.DEMO_DAY, stores, dg.DagsterInstance.ephemeral())
+    message = str(failed.value)
+    assert message.startswith("2025-01-15: pipeline run failed: step signals: ")
+    assert f"{stores.signals.describe(bad)}: not a readable parquet file" in message

@@ -160,7 +160,7 @@ def backtest_run(
         "positions.parquet": result.positions,
         "equity_curve.parquet": result.equity_curve,
     }
-    summary = result.summary | {"opened_from": opened_from}
+    summary = {"day": day, **result.summary, "opened_from": opened_from}
     decisions = [decision_record(d) for d in result.decisions]
     artifacts.commit(
         stores.results,
@@ -171,7 +171,7 @@ def backtest_run(
             "decisions.json": json.dumps(decisions, indent=2, default=str).encode(),
             PORTFOLIO_FILE: result.closing.to_json(),
         },
-        {"run_id": run_id, "opening_sha256": opening.sha256()},
+        {"run_id": run_id, "opening_sha256": opening.sha256(), "opened_from": opened_from},
     )
     context.log.info(
         f"backtest_done run_id={run_id} orders={len(result.orders)} fills={len(result.fills)} "
