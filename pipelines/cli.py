@@ -288,6 +288,35 @@ def convert(
         part = frame.filter(pl.col("ts_event").dt.date() == day)
         info = write_tick_day(stores.ticks, instrument, kind, day, part)
         typer.echo(f"{info.key}: {info.rows} rows in {info.row_groups} row groups")
+    _warn_off_grid(frame, kind, instrument, stores)
+
+
+def _warn_off_grid(
+    frame: pl.DataFrame, kind: TickKind, instrument: str, stores: StoresResource
+) -> None:
+    """Say now, not at the backtest, when the data is finer than the reference's grid."""
+    from execution_core.instruments.reference import parse_reference
+    from execution_core.ticks.grid import off_grid
+    from pipelines.defs.resources import REFERENCE_KEY, read_reference_source
+
+    raw, source = read_reference_source(stores)
+    reference = parse_reference(raw, source=source)
+    if instrument not in reference:
+        typer.secho(
+            f"warning: {instrument} is not in the instrument reference ({source}): a "
+            f'backtest needs it there (README, "Your own data")',
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        return
+    for problem in off_grid(frame, kind, reference.get(instrument)):
+        typer.secho(
+            f"warning: {problem} in the instrument reference ({source}). A backtest of "
+            f"this data fails until {stores.instruments.describe(REFERENCE_KEY)} holds a "
+            f'reference with the grid of the data\'s time (README, "Your own data")',
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 def _log_to_file() -> Path:
@@ -301,6 +330,28 @@ def _log_to_file() -> Path:
     to_terminal.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=logging.INFO, handlers=[to_file, to_terminal], force=True)
     return LOG_FILE
+
+
+@app.command("import-signals")
+def import_signals(
+    path: Annotated[Path, typer.Argument(help="A CSV or parquet file of target positions.")],
+    strategy: Annotated[str, typer.Option(help="The strategy id the rows belong to.")],
+    config: ConfigOption = None,
+) -> None:
+    """Write a strategy's target positions into the signals store, one validated file per
+    UTC day (``{strategy}/{YYYY-MM-DD}.parquet``). Columns: ts_event (UTC), instrument_key
+    (canonical ID, venue or ANY), target_quantity; optional exec_algorithm (NORMAL, TWAP,
+    VWAP, ICEBERG) and exec_algorithm_params (a JSON object)."""
+    from execution_core.instruments.reference import parse_reference
+    from execution_core.signals.loader import read_signal_table, write_signal_file
+    from pipelines.defs.resources import read_reference_source
+
+    stores = _use_config(config)
+    reference = parse_reference(*read_reference_source(stores))
+    frame = read_signal_table(path, strategy)
+    for day, rows in frame.group_by(pl.col("ts_event").dt.date(), maintain_order=True):
+        key = write_signal_file(stores.signals, strategy, day[0], rows, reference)
+        typer.echo(f"{stores.signals.describe(key)}: {len(rows)} rows")
 
 
 def main() -> None:

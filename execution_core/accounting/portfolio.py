@@ -82,7 +82,9 @@ class Portfolio:
         return report
 
     def open_quantities(self) -> dict[str, float]:
-        return {k: p.quantity for k, p in sorted(self.positions.items()) if p.quantity}
+        """Instrument key → quantity of the open positions (rounded for reading: 12
+        decimals, finer than any lot, so 0.02 does not print as 0.019999999999999997)."""
+        return {k: round(p.quantity, 12) for k, p in sorted(self.positions.items()) if p.quantity}
 
     def to_json(self) -> bytes:
         payload = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 import polars as pl
 
@@ -171,6 +172,38 @@ def load_signals_day(
         empty = {**SIGNAL_COLUMNS, "signal_file": pl.String(), "signal_row": pl.Int64()}
         return pl.DataFrame(schema=empty), []
     return pl.concat(frames).sort("ts_event", maintain_order=True), keys
+
+
+def read_signal_table(path: Path, strategy_id: str) -> pl.DataFrame:
+    """A user's table of target positions (CSV or parquet) as signal rows of
+    ``strategy_id``: timestamps parsed as UTC (naive = UTC), ``strategy_id`` filled in when
+    the file has none. DataError names the file for anything unreadable or missing."""
+    where = str(path)
+    if not path.is_file():
+        raise DataError(f"{where}: no such file")
+    try:
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, try_parse_dates=True, infer_schema_length=None)
+    except Exception as exc:  # polars raises several unrelated types for a bad file
+        raise DataError(f"{where}: not a readable {path.suffix or 'CSV'} file ({exc})") from exc
+    if "strategy_id" not in frame.columns:
+        frame = frame.with_columns(pl.lit(strategy_id).alias("strategy_id"))
+    missing = [
+        c for c in ("ts_event", "instrument_key", "target_quantity") if c not in frame.columns
+    ]
+    if missing:
+        raise DataError(f"{where}: missing required columns {missing}")
+    ts_type = frame.schema["ts_event"]
+    if not isinstance(ts_type, pl.Datetime):
+        raise DataError(f"{where}: 'ts_event' is {ts_type}, expected timestamps (ISO 8601, UTC)")
+    if ts_type.time_zone is None:
+        frame = frame.with_columns(pl.col("ts_event").dt.replace_time_zone("UTC"))
+    return frame.with_columns(
+        pl.col("ts_event").dt.convert_time_zone("UTC").dt.cast_time_unit("ns"),
+        pl.col("target_quantity").cast(pl.Float64, strict=False),
+    )
 
 
 def write_signal_file(
