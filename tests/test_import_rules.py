@@ -2,7 +2,8 @@
 
 execution_core is shared and imports neither pipelines nor live_daemon; pipelines and
 live_daemon never import each other; inside live_daemon, only live_daemon.venues.nautilus
-imports nautilus_trader.
+imports nautilus_trader; the Dagster domains (pipelines.defs.market_data, .backtest, .live)
+never import each other.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def lint_imports(cwd: Path, config: Path, pythonpath: Path) -> subprocess.Comple
 def test_the_contracts_are_kept() -> None:
     result = lint_imports(REPO_ROOT, REPO_ROOT / "pyproject.toml", REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
 
 
 def _write(root: Path, module: str, source: str = "") -> None:
@@ -49,9 +50,9 @@ def _write(root: Path, module: str, source: str = "") -> None:
 
 
 def test_the_contracts_catch_violations(tmp_path: Path) -> None:
-    """The repository's own contracts, run on a small tree that breaks all three."""
+    """The repository's own contracts, run on a small tree that breaks all four."""
     importlinter = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    assert len(importlinter["contracts"]) == 3
+    assert len(importlinter["contracts"]) == 4
     # JSON strings and string arrays are valid TOML values
     lines = [
         f"{key} = {json.dumps(value)}"
@@ -78,11 +79,21 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     _write(tree, "live_daemon.venues.nautilus.venue", "import nautilus_trader.live.node\n")
     _write(tree, "live_daemon.venues.host", "import live_daemon.venues.nautilus.venue\n")
     _write(tree, "live_daemon.orchestrator", "from nautilus_trader.model import enums\n")
+    # a Dagster domain reading another's asset module instead of naming its key
+    for domain in ("market_data", "backtest", "live"):
+        _write(tree, f"pipelines.defs.{domain}.__init__")
+    _write(tree, "pipelines.defs.__init__")
+    _write(tree, "pipelines.defs.market_data.assets", "import execution_core.fine\n")
+    _write(tree, "pipelines.defs.live.assets", "import execution_core.fine\n")
+    _write(
+        tree, "pipelines.defs.backtest.assets", "from pipelines.defs.market_data import assets\n"
+    )
 
     result = lint_imports(tmp_path, config, tree)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "Contracts: 0 kept, 3 broken." in output
+    assert "Contracts: 0 kept, 4 broken." in output
+    assert "pipelines.defs.backtest.assets -> pipelines.defs.market_data.assets" in output
     assert "execution_core.leaky -> pipelines.cli" in output
     assert "live_daemon.main -> pipelines.cli" in output
     assert "live_daemon.orchestrator -> nautilus_trader" in output
@@ -93,9 +104,10 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     _write(tree, "execution_core.leaky", "import execution_core.fine\n")
     _write(tree, "live_daemon.main", "import execution_core.fine\n")
     _write(tree, "live_daemon.orchestrator", "import live_daemon.venues.host\n")
+    _write(tree, "pipelines.defs.backtest.assets", "import execution_core.fine\n")
     result = lint_imports(tmp_path, config, tree)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 3 kept, 0 broken." in result.stdout
+    assert "Contracts: 4 kept, 0 broken." in result.stdout
 
 
 def _imported_roots(path: Path) -> set[str]:

@@ -16,14 +16,13 @@ import polars as pl
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.reference import InstrumentReference, parse_reference
 from execution_core.signals.schema import SIGNALS_SCHEMA
-from execution_core.stores import artifacts
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
 from execution_core.ticks.schema import SCHEMAS, TickKind
 from execution_core.ticks.windows import WINDOW_LENGTH, inside_windows
 from execution_core.validation import schema_problems
 from pipelines.defs.checking import blocking_spec
 from pipelines.defs.checking import check_result as _result
-from pipelines.defs.metadata import artifact_prefix
+from pipelines.defs.committed import CommittedFiles, committed
 from pipelines.defs.resources import StoresResource
 
 INSTRUMENT_CHECKS = [
@@ -143,16 +142,15 @@ def tick_window_problems(frame: pl.DataFrame, windows: pl.DataFrame, what: str) 
 
 
 def check_instruments(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:
-    committed = artifacts.open_set(stores.results, prefix)
-    raw = artifacts.read_file(stores.results, committed, "reference.json").decode()
-    problems = instrument_problems(parse_reference(raw, source=prefix))
+    files = CommittedFiles(stores, prefix)
+    raw = files.bytes("reference.json").decode()
+    problems = instrument_problems(parse_reference(raw, source=files.location))
     yield _result("instruments_valid", "instruments", problems)
 
 
 def check_signals(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheckResult]:
-    committed = artifacts.open_set(stores.results, prefix)
-    frame = artifacts.read_parquet(stores.results, committed, "signals.parquet")
-    events = artifacts.read_parquet(stores.results, committed, "events.parquet")
+    files = CommittedFiles(stores, prefix)
+    frame, events = files.frame("signals.parquet"), files.frame("events.parquet")
     problems = schema_problems(
         frame.select(SIGNALS_SCHEMA.columns.keys()), SIGNALS_SCHEMA, "signals"
     )
@@ -166,11 +164,8 @@ def check_signals(stores: StoresResource, prefix: str) -> Iterator[dg.AssetCheck
 def check_windows(
     stores: StoresResource, partition_key: str, prefix: str
 ) -> Iterator[dg.AssetCheckResult]:
-    windows = artifacts.read_parquet(
-        stores.results, artifacts.open_set(stores.results, prefix), "windows.parquet"
-    )
-    signals_set = artifacts.open_set(stores.results, artifact_prefix("signals", partition_key))
-    events = artifacts.read_parquet(stores.results, signals_set, "events.parquet")
+    windows = CommittedFiles(stores, prefix).frame("windows.parquet")
+    events = committed(stores, "signals", partition_key).frame("events.parquet")
     day = dt.date.fromisoformat(partition_key)
     yield _result("windows_inside_day", "execution_windows", window_day_problems(windows, day))
     yield _result(
@@ -181,15 +176,12 @@ def check_windows(
 def check_tick_windows(
     stores: StoresResource, partition_key: str, prefix: str
 ) -> Iterator[dg.AssetCheckResult]:
-    committed = artifacts.open_set(stores.results, prefix)
-    windows_set = artifacts.open_set(
-        stores.results, artifact_prefix("execution_windows", partition_key)
-    )
-    windows = artifacts.read_parquet(stores.results, windows_set, "windows.parquet")
+    files = CommittedFiles(stores, prefix)
+    windows = committed(stores, "execution_windows", partition_key).frame("windows.parquet")
     schema_issues: list[str] = []
     window_issues: list[str] = []
-    for name, (instrument_key, kind) in committed.metadata["index"].items():
-        frame = artifacts.read_parquet(stores.results, committed, name)
+    for name, (instrument_key, kind) in files.metadata["index"].items():
+        frame = files.frame(name)
         schema_issues += schema_problems(frame, SCHEMAS[TickKind(kind)], name)
         own = windows.filter(pl.col("instrument_key") == instrument_key)
         window_issues += tick_window_problems(frame, own, name)
