@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import PlainSerializer, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -19,8 +19,6 @@ MAX_SIGNIFICANT_DIGITS = 18
 MAX_DECIMAL_PLACES = 18
 _MAX_DECIMAL_TEXT = 64
 _DECIMAL_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
-
-ExecAlgorithmName = Literal["NORMAL", "TWAP", "VWAP", "ICEBERG"]
 
 
 def decimal_text(value: Decimal) -> str:

@@ -23,11 +23,11 @@ from execution_core.algorithms.params import AlgorithmParamsError, parse_algorit
 from execution_core.errors import InvalidInstrumentIdError
 from execution_core.instruments.ids import ANY_VENUE, KNOWN_VENUES, CanonicalId
 from execution_core.orders import OrderType, Side
+from execution_core.signals.schema import ExecAlgorithm
 from live_daemon.api.fields import (
     MAX_DECIMAL_PLACES,
     MAX_SIGNIFICANT_DIGITS,
     DecimalStr,
-    ExecAlgorithmName,
     _show,
     decimal_text,
     parse_decimal,
@@ -126,8 +126,8 @@ class OrderIn(BaseModel):
         max_length=128,
         examples=["momentum-btc-v1"],
     )
-    exec_algorithm: ExecAlgorithmName = Field(
-        default="NORMAL",
+    exec_algorithm: ExecAlgorithm = Field(
+        default=ExecAlgorithm.NORMAL,
         description="Execution algorithm: `NORMAL` (one order at once), `TWAP`, `VWAP` or "
         "`ICEBERG`; null means `NORMAL`.",
     )
@@ -240,7 +240,6 @@ __all__ = [
     "ORDER_EXAMPLE",
     "DecimalStr",
     "ErrorOut",
-    "ExecAlgorithmName",
     "FieldErrorOut",
     "FillOut",
     "HealthOut",

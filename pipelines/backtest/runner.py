@@ -22,6 +22,7 @@ from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.nautilus.exec_algorithms import all_exec_algorithms
+from execution_core.orders import Side
 from execution_core.results.ledger import EMPTY_MARKS, build_ledger, mark_samples
 from execution_core.routing.router import SmartRouter
 from execution_core.ticks.schema import TickKind
@@ -90,7 +91,7 @@ def signal_events(
                 ts_ns=ts_ns,
                 signal_key=row["instrument_key"],
                 quantity=abs(delta),
-                side="BUY" if delta > 0 else "SELL",
+                side=Side.BUY if delta > 0 else Side.SELL,
                 algorithm=row["exec_algorithm"] or "NORMAL",
                 params=row["exec_algorithm_params"],
                 signal_file=row.get("signal_file"),

@@ -31,6 +31,7 @@ from execution_core.algorithms.params import lots_to_quantity, quantity_to_lots
 from execution_core.errors import ExecutionServicesError
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
+from execution_core.orders import Side
 from execution_core.routing.costs import TopOfBook
 from execution_core.routing.router import SmartRouter
 
@@ -44,7 +45,7 @@ class SignalEvent:
     ts_ns: int
     signal_key: str  # canonical key, venue may be ANY
     quantity: float  # unsigned
-    side: str  # BUY | SELL
+    side: Side
     algorithm: str
     params: str | None
     signal_file: str | None
@@ -211,7 +212,7 @@ class SignalExecutionStrategy(Strategy):
         decision = Decision(event=event, ts_decision=now)
         self.decisions.append(decision)
         try:
-            routed = self._router.route(event.signal_key, event.side, event.quantity, fresh, now)  # type: ignore[arg-type]
+            routed = self._router.route(event.signal_key, event.side, event.quantity, fresh, now)
         except ExecutionServicesError as exc:
             decision.rejection = f"routing: {exc}"
             return
@@ -233,7 +234,7 @@ class SignalExecutionStrategy(Strategy):
             return
         quantity = instrument.make_qty(lots_to_quantity(lots, float(instrument.size_increment)))
         decision.quantity = quantity.as_double()
-        side = OrderSide.BUY if event.side == "BUY" else OrderSide.SELL
+        side = OrderSide.BUY if event.side is Side.BUY else OrderSide.SELL
         tags = [f"op={event.operation_id}", f"algo={event.algorithm}"]
         if event.algorithm == "NORMAL":
             order = self.order_factory.market(instrument.id, side, quantity, tags=tags)
