@@ -12,7 +12,9 @@ time into an empty results store and a fresh Dagster instance (SQLite) under run
 - dagster: the same days through ``dagster asset materialize -m pipelines.definitions
   --select '*backtest_results' --partition DAY``, one command per day, in order (each
   starts Python, imports the stack and loads the definitions: what a user of the Dagster
-  CLI pays).
+  CLI pays);
+- day commands: ``exec-services backtest --from DAY --to DAY``, one command per day, in
+  order: the same per-process costs as a Dagster run, without Dagster's run machinery.
 
 Each day opens with the previous day's close (the first day opens flat: it is the first
 backtest day of both runs). ``equity_continuity_error`` is the last day's final equity
@@ -111,6 +113,16 @@ def in_process(base: Path, days: list[dt.date]) -> tuple[float, list[dict]]:
     return time.perf_counter() - started, final_summaries(urls, days)
 
 
+def day_commands(base: Path, days: list[dt.date]) -> float:
+    urls, home = fresh_run_dirs(base, "day-commands")
+    env = os.environ | store_env(urls, home)
+    exec_services = str(REPO / ".venv" / "bin" / "exec-services")
+    started = time.perf_counter()
+    for day in days:
+        run([exec_services, "backtest", "--from", day.isoformat(), "--to", day.isoformat()], env)
+    return time.perf_counter() - started
+
+
 def through_dagster_cli(base: Path, days: list[dt.date]) -> tuple[float, list[dict]]:
     urls, home = fresh_run_dirs(base, "dagster-cli")
     env = os.environ | store_env(urls, home)
@@ -146,6 +158,7 @@ def main() -> None:
 
     in_process_s, summaries = in_process(base, days)
     dagster_s, dagster_summaries = through_dagster_cli(base, days)
+    day_commands_s = day_commands(base, days)
     total = summarize_range(summaries)
     result = {
         "days": args.days,
@@ -153,6 +166,9 @@ def main() -> None:
         "seconds_per_day": round(in_process_s / args.days, 3),
         "dagster_seconds_per_day": round(dagster_s / args.days, 3),
         "dagster_ratio": round(dagster_s / in_process_s, 3),
+        # a process per day either way: what Dagster's run machinery itself costs
+        "day_command_seconds_per_day": round(day_commands_s / args.days, 3),
+        "dagster_ratio_to_day_commands": round(dagster_s / day_commands_s, 3),
         "equity_continuity_error": total["equity_continuity_error"],
         "equity_continuity_error_relative": abs(total["equity_continuity_error"])
         / total["starting_cash"],

@@ -1,7 +1,8 @@
 """PNG plots for asset metadata: the equity curve and slippage by execution algorithm.
 
-matplotlib is imported by the step that draws (``_pyplot``), not when the Dagster
-definitions are loaded.
+matplotlib is imported by the step that draws (``_figure``), not when the Dagster
+definitions are loaded; the figures are drawn object-oriented on the Agg canvas, without
+pyplot (no global figure state in a long-lived process, and a quarter second less to import).
 """
 
 from __future__ import annotations
@@ -13,26 +14,24 @@ from typing import Any
 import polars as pl
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _figure(size: tuple[float, float]) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display on servers and CI
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)  # renders to PNG with no display (servers, CI)
+    return fig
 
 
 def _png(fig: Any) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    _pyplot().close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
 
 def equity_curve_png(equity: pl.DataFrame, title: str) -> str:
-    fig, (top, bottom) = _pyplot().subplots(
-        2, 1, figsize=(8, 4.5), sharex=True, height_ratios=[3, 1]
-    )
+    fig = _figure((8, 4.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     if len(equity):
         times = equity["ts_event"].to_list()
         top.step(times, equity["equity"].to_list(), where="post", label="equity")
@@ -49,7 +48,8 @@ def equity_curve_png(equity: pl.DataFrame, title: str) -> str:
 
 
 def slippage_png(slippage: dict[str, dict[str, float]]) -> str:
-    fig, ax = _pyplot().subplots(figsize=(6, 3))
+    fig = _figure((6, 3))
+    ax = fig.subplots()
     names = list(slippage)
     values = [slippage[n]["slippage_bps"] for n in names]
     bars = ax.bar(names, values, color=["tab:green" if v <= 0 else "tab:orange" for v in values])
