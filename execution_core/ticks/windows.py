@@ -15,8 +15,6 @@ import polars as pl
 
 from execution_core.execution_window import EXECUTION_WINDOW
 
-WINDOW_LENGTH = EXECUTION_WINDOW  # the window each target change opens
-
 Window = tuple[int, int]  # [start_ns, end_ns)
 
 WINDOW_COLUMNS: dict[str, pl.DataType] = {
@@ -32,7 +30,7 @@ WINDOW_COLUMNS: dict[str, pl.DataType] = {
 def execution_windows(
     events: pl.DataFrame,
     venues_for: Callable[[str], list[str]],
-    length: dt.timedelta = WINDOW_LENGTH,
+    length: dt.timedelta = EXECUTION_WINDOW,
 ) -> pl.DataFrame:
     """Merged windows per venue instrument, sorted by instrument then start.
 

@@ -10,12 +10,10 @@ from execution_core.execution_window import (
     EXECUTION_WINDOW_NS,
     EXECUTION_WINDOW_SECONDS,
 )
-from execution_core.ticks.windows import WINDOW_LENGTH
 
 
 def test_one_window_in_every_unit() -> None:
     assert dt.timedelta(minutes=5) == EXECUTION_WINDOW
     assert EXECUTION_WINDOW_NS == 300_000_000_000
     assert EXECUTION_WINDOW_SECONDS == 300
-    assert WINDOW_LENGTH is EXECUTION_WINDOW  # the windows the ticks are loaded for
     assert MAX_HORIZON_SEC == EXECUTION_WINDOW_SECONDS  # an algorithm's horizon fits in one

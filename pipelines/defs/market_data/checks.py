@@ -13,12 +13,12 @@ from collections.abc import Iterator
 import dagster as dg
 import polars as pl
 
-from execution_core.execution_window import EXECUTION_WINDOW_NS
+from execution_core.execution_window import EXECUTION_WINDOW, EXECUTION_WINDOW_NS
 from execution_core.instruments.reference import InstrumentReference, parse_reference
 from execution_core.signals.schema import SIGNALS_SCHEMA
 from execution_core.ticks.layout import NS_PER_DAY, day_start_ns
 from execution_core.ticks.schema import SCHEMAS, TickKind
-from execution_core.ticks.windows import WINDOW_LENGTH, inside_windows
+from execution_core.ticks.windows import inside_windows
 from execution_core.validation import schema_problems
 from pipelines.defs.checking import blocking_spec
 from pipelines.defs.checking import check_result as _result
@@ -85,9 +85,9 @@ def window_day_problems(windows: pl.DataFrame, day: dt.date) -> list[str]:
         if not start <= s < end:
             problems.append(f"window {i}: starts outside {day} ({windows['window_start'][i]})")
         if e - s < length:
-            problems.append(f"window {i}: shorter than {WINDOW_LENGTH}")
+            problems.append(f"window {i}: shorter than {EXECUTION_WINDOW}")
         if e > end + length:
-            problems.append(f"window {i}: ends more than {WINDOW_LENGTH} after the day")
+            problems.append(f"window {i}: ends more than {EXECUTION_WINDOW} after the day")
     return problems
 
 

@@ -9,11 +9,11 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from execution_core.execution_window import EXECUTION_WINDOW
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import load_reference
 from execution_core.ticks.windows import (
     WINDOW_COLUMNS,
-    WINDOW_LENGTH,
     execution_windows,
     window_coverage,
 )
@@ -65,7 +65,7 @@ def test_packaged_reference_lists_any_btc_on_three_venues() -> None:
 
 def test_one_event_opens_one_five_minute_window() -> None:
     windows = execution_windows(events([(0 * MIN, "s1", BINANCE_BTC)]), venues_for)
-    assert dt.timedelta(minutes=5) == WINDOW_LENGTH
+    assert dt.timedelta(minutes=5) == EXECUTION_WINDOW
     assert windows.rows() == [(BINANCE_BTC, T0, T0 + 5 * MIN, 1, ["s1"], [BINANCE_BTC])]
     assert windows.schema == pl.Schema(WINDOW_COLUMNS)
 
@@ -232,9 +232,9 @@ def test_merged_windows_cover_each_event_once_and_are_disjoint(rows) -> None:
         for (_, end), (next_start, _) in itertools.pairwise(venue_spans):
             assert end < next_start, venue
         n = int(windows.filter(pl.col("instrument_key") == venue)["n_events"].sum())
-        assert sum((e - s for s, e in venue_spans), dt.timedelta(0)) <= n * WINDOW_LENGTH
+        assert sum((e - s for s, e in venue_spans), dt.timedelta(0)) <= n * EXECUTION_WINDOW
     assert windows["instrument_key"].is_sorted()
     assert windows["n_events"].sum() == openings
-    assert window_coverage(windows) <= openings * WINDOW_LENGTH
+    assert window_coverage(windows) <= openings * EXECUTION_WINDOW
     if all(venues_for(k) == [k] for k in frame["instrument_key"].to_list()):
-        assert window_coverage(windows) <= len(frame) * WINDOW_LENGTH
+        assert window_coverage(windows) <= len(frame) * EXECUTION_WINDOW
