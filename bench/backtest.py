@@ -162,6 +162,9 @@ def bare(ticks: list) -> float:
     engine.add_strategy(SubscribeOnly([i.id for i in instruments.values()]))
     engine.run()
     engine.dispose()
+    # Free the ticks and the engine inside the clock, as the pipeline does (its run returns
+    # only after dropping them): releasing 2M ticks costs about 0.1 s.
+    del data, engine
     return time.perf_counter() - started
 
 

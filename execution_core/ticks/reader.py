@@ -58,11 +58,16 @@ def _check_sorted(ts: np.ndarray, previous_last: int | None, where: str, group: 
 
 
 class _Collector:
-    """Keeps the rows inside the windows of each decoded row group, in order."""
+    """Keeps the rows inside the windows of each decoded run of row groups, in order.
+
+    The runs stay arrow tables until :meth:`frame` converts them to polars in one go (one
+    conversion per file, not one per run); a run that lies wholly inside the windows (the
+    common case: windows start and end on row-group boundaries) is kept without a filter.
+    """
 
     def __init__(self, windows: Sequence[Window], where: str) -> None:
         self.windows, self.where = windows, where
-        self.parts: list[pl.DataFrame] = []
+        self.parts: list[arrow.Table] = []
         self.rows_read = 0
         self.rows_total = 0
         self.groups = 0
@@ -70,19 +75,42 @@ class _Collector:
 
     def add(self, tables: list[arrow.Table], first_group: int) -> None:
         """A run of consecutive row groups, decoded; converted and filtered in one batch."""
-        for offset, table in enumerate(tables):
-            ts = table.column("ts_event").cast(arrow.int64()).to_numpy()
-            _check_sorted(ts, self._last, self.where, first_group + offset)
-            if len(ts):
-                self._last = int(ts[-1])
         table = arrow.concat_tables(tables) if len(tables) > 1 else tables[0]
+        ts = table.column("ts_event").cast(arrow.int64()).to_numpy()
+        self._check_sorted(ts, tables, first_group)
+        if len(ts):
+            self._last = int(ts[-1])
         self.rows_read += table.num_rows
         self.groups += len(tables)
-        mask = inside_windows(table.column("ts_event").cast(arrow.int64()).to_numpy(), self.windows)
-        if mask.any():
-            frame = pl.from_arrow(table.filter(arrow.array(mask)))
-            assert isinstance(frame, pl.DataFrame)
-            self.parts.append(frame)
+        if not len(ts):
+            return
+        mask = inside_windows(ts, self.windows)
+        if mask.all():
+            self.parts.append(table)
+        elif mask.any():
+            self.parts.append(table.filter(arrow.array(mask)))
+
+    def _check_sorted(self, ts: np.ndarray, tables: list[arrow.Table], first_group: int) -> None:
+        """The run's timestamps checked in one pass; on a violation, the group-by-group
+        check names the first offending row group and row."""
+        behind = self._last is not None and len(ts) and ts[0] < self._last
+        if not behind and not (np.diff(ts) < 0).any():
+            return
+        last, start = self._last, 0
+        for offset, one in enumerate(tables):
+            group_ts = ts[start : start + one.num_rows]
+            start += one.num_rows
+            _check_sorted(group_ts, last, self.where, first_group + offset)
+            if len(group_ts):
+                last = int(group_ts[-1])
+
+    def frame(self) -> pl.DataFrame | None:
+        """The kept rows as one polars frame (None if there are none)."""
+        if not self.parts:
+            return None
+        frame = pl.from_arrow(arrow.concat_tables(self.parts))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
 
 
 def _read_with_index(
@@ -172,7 +200,7 @@ def read_windows(
                 total = _read_with_footer(reads, key, size, collector)
             except (OSError, arrow.ArrowException) as exc:
                 raise DataError(f"corrupt tick file {where}: {exc}") from exc
-    frame = pl.concat(collector.parts) if collector.parts else None
+    frame = collector.frame()
     return WindowRead(
         frame=frame if frame is not None else empty_frame(kind),
         rows_read=collector.rows_read,
