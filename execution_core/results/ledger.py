@@ -109,17 +109,23 @@ def build_ledger(
         for key, p in sorted(positions.items()):
             position_rows.append(_position_row(opened_at, key, p, last_mark[key]))
         equity_rows.append(_equity_row(opened_at, opening, peak))
+    # cash and realized PnL change only at fills: recomputed there, with Portfolio's own
+    # formulas (so that the last row is exactly the closing portfolio's equity)
+    book = Portfolio(opening.accounts, positions, last_mark)
+    cash, realized = book.cash, book.realized_pnl
     for ts, key, _, signed, price, fee, mark in events.iter_rows():
         if signed is not None:
             positions[key] = apply_fill(positions.get(key, Position()), signed, price, fee)
             last_mark[key] = price  # a fill is the freshest price of its instrument
+            cash, realized = book.cash, book.realized_pnl
         else:
             last_mark[key] = mark
         if key in positions:
             position_rows.append(_position_row(ts, key, positions[key], last_mark[key]))
-        now = Portfolio(opening.accounts, positions, last_mark)
-        peak = max(peak, now.equity)
-        equity_rows.append(_equity_row(ts, now, peak))
+        unrealized = book.unrealized_pnl
+        equity = cash + unrealized
+        peak = max(peak, equity)
+        equity_rows.append((ts, equity, cash, realized, unrealized, equity - peak))
     positions_frame = pl.DataFrame(position_rows, schema=POSITION_COLUMNS, orient="row")
     equity_frame = pl.DataFrame(equity_rows, schema=EQUITY_COLUMNS, orient="row")
     closing = Portfolio(
