@@ -2,8 +2,9 @@
 
 A signal row says "from now on I want this position". Only a row whose target differs
 from the previous target of the same (strategy, instrument) is an execution event; the
-first row of a day compares with the last target of the previous day (``prior_targets``),
-or with a flat position when there is none.
+first row of a day compares with the last target in the strategy's most recent earlier
+signal file (``prior_targets``; yesterday's, unless it wrote none yesterday), or with a flat
+position when there is none.
 """
 
 from __future__ import annotations

@@ -206,6 +206,34 @@ def read_signal_table(path: Path, strategy_id: str) -> pl.DataFrame:
     )
 
 
+def previous_signal_files(store: ObjectStore, day: dt.date) -> list[tuple[str, dt.date]]:
+    """Each strategy's most recent signal file before ``day`` (key, its day): where the
+    targets ``day`` changes from, also across days on which the strategy wrote none."""
+    latest: dict[str, dt.date] = {}
+    for key in store.list():
+        strategy, _, name = key.partition("/")
+        if "/" in name or not name.endswith(".parquet"):
+            continue
+        try:
+            file_day = dt.date.fromisoformat(name.removesuffix(".parquet"))
+        except ValueError:  # not a signal file
+            continue
+        if file_day < day and file_day > latest.get(strategy, dt.date.min):
+            latest[strategy] = file_day
+    return [(signals_key(s, d), d) for s, d in sorted(latest.items())]
+
+
+def load_previous_signals(
+    store: ObjectStore, day: dt.date, reference: InstrumentReference
+) -> pl.DataFrame:
+    """The rows of each strategy's most recent signal file before ``day``, validated."""
+    frames = [
+        read_signal_file(store, key, file_day, reference)
+        for key, file_day in previous_signal_files(store, day)
+    ]
+    return pl.concat(frames) if frames else pl.DataFrame(schema=SIGNAL_COLUMNS)
+
+
 def write_signal_file(
     store: ObjectStore,
     strategy_id: str,

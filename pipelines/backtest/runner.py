@@ -130,6 +130,12 @@ def run_backtest(
     signal_list = signal_events(
         events.with_columns(pl.col("ts_event").dt.epoch("ns")), reference, venue_keys
     )
+    book = _Book(
+        opening=(opening or Portfolio()).with_accounts(reference.venues(), config.starting_cash),
+        opened_at=opened_at,
+    )
+    if not signal_list:  # no target change: nothing to execute, the portfolio carries through
+        return _results(run_id, [], {}, [], ticks, config, io or {}, [], book)
     specs = [reference.get(key) for key in sorted(venue_keys)]
     engine, instruments = build_engine(specs, config)
     try:
@@ -168,12 +174,6 @@ def run_backtest(
         orders = list(engine.cache.orders())
         decisions = [d for s in strategies for d in s.decisions]
         keys = {inst.id.value: key for key, inst in instruments.items()}
-        book = _Book(
-            opening=(opening or Portfolio()).with_accounts(
-                reference.venues(), config.starting_cash
-            ),
-            opened_at=opened_at,
-        )
         return _results(run_id, orders, keys, decisions, ticks, config, io or {}, signal_list, book)
     finally:
         gc.unfreeze()

@@ -187,3 +187,38 @@ def test_a_range_without_data_names_the_missing_files(
         where = f"{file_url(Path(stores.url('signals').removeprefix('file://')))}"
         assert f"{day}: no signal file ({where}/<strategy_id>/{day}.parquet)" in result.output
     assert not (Path(stores.url("results").removeprefix("file://")) / "pipeline").exists()
+
+
+def test_a_day_without_signals_carries_the_portfolio_through(
+    demo_days: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Day 2 has no signal file: it runs (nothing to execute), its close is its opening,
+    and day 3 changes from day 1's last targets, not from flat."""
+    signals_dir = tmp_path / "signals"
+    shutil.copytree(demo_days[1], signals_dir)
+    for gone in signals_dir.rglob(f"{DAYS[1]}.parquet"):
+        gone.unlink()
+    stores = stores_for(tmp_path / "stores", ticks=demo_days[0], signals=signals_dir)
+    instance = dg.DagsterInstance.ephemeral()
+    day1, day2, day3 = (materialize_day(day, stores, instance).summary for day in DAYS)
+
+    assert (day2["signals"], day2["n_orders"], day2["n_fills"]) == (0, 0, 0)
+    assert day2["opening_positions"] == day2["closing_positions"] == day1["closing_positions"]
+    assert day2["final_equity"] == day2["opening_equity"] == day1["final_equity"]
+    assert day3["opening_equity"] == day2["final_equity"]
+
+    day1_signals = committed(stores, "signals", DAYS[0].isoformat()).frame("signals.parquet")
+    last_day1 = {
+        (s, k): t
+        for s, k, t in day1_signals.group_by("strategy_id", "instrument_key", maintain_order=True)
+        .agg(pl.col("target_quantity").last())
+        .iter_rows()
+    }
+    events3 = committed(stores, "signals", DAYS[2].isoformat()).frame("events.parquet")
+    first3 = events3.group_by("strategy_id", "instrument_key", maintain_order=True).agg(
+        pl.col("previous_target").first()
+    )
+    assert len(first3)
+    for strategy, key, previous in first3.iter_rows():
+        assert previous == last_day1.get((strategy, key), 0.0), (strategy, key)
+    assert any(previous != 0.0 for *_, previous in first3.iter_rows())

@@ -6,7 +6,6 @@ blocking checks on what was committed. A failed blocking check stops the downstr
 of the run and withdraws the committed set, so no later run reads it either.
 """
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 
@@ -16,7 +15,7 @@ import polars as pl
 from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference, parse_reference
 from execution_core.signals.events import execution_events, last_targets
-from execution_core.signals.loader import load_signals_day
+from execution_core.signals.loader import load_previous_signals, load_signals_day
 from execution_core.stores import artifacts
 from execution_core.ticks.layout import tick_key
 from execution_core.ticks.window_loader import load_tick_windows
@@ -84,7 +83,9 @@ def signals(
     day = partition_day(context)
     reference = committed_reference(stores, context.partition_key)
     frame, files = load_signals_day(stores.signals, day, reference)
-    previous, _ = load_signals_day(stores.signals, day - dt.timedelta(days=1), reference)
+    # each strategy's targets before today: from its most recent earlier file, which is not
+    # yesterday's when it wrote none yesterday
+    previous = load_previous_signals(stores.signals, day, reference)
     events = execution_events(frame, last_targets(previous))
     prefix = artifact_prefix("signals", context.partition_key)
     artifacts.commit(

@@ -12,7 +12,9 @@ import pytest
 from execution_core.errors import DataError
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from execution_core.signals.loader import (
+    load_previous_signals,
     load_signals_day,
+    previous_signal_files,
     read_signal_file,
     signal_files,
     signals_key,
@@ -76,6 +78,33 @@ def load_error(store: ObjectStore, reference: InstrumentReference) -> str:
 
 
 # --- round trip and discovery ------------------------------------------------------------
+
+
+def test_previous_targets_come_from_each_strategys_most_recent_earlier_file(
+    store, reference
+) -> None:
+    """A strategy that wrote nothing yesterday changes today from its last file before."""
+    for strategy, day in [
+        ("s1", DAY - dt.timedelta(days=3)),
+        ("s1", DAY - dt.timedelta(days=2)),
+        ("s2", DAY - dt.timedelta(days=1)),
+        ("s1", DAY),
+        ("s3", DAY),
+    ]:
+        rows = frame(strategy, ts_event=[at(1, day=day), at(2, day=day), at(3, day=day)])
+        write_signal_file(store, strategy, day, rows, reference)
+    store.write_bytes("s1/notes.txt", b"not a signal file")
+
+    assert previous_signal_files(store, DAY) == [
+        ("s1/2025-01-13.parquet", DAY - dt.timedelta(days=2)),
+        ("s2/2025-01-14.parquet", DAY - dt.timedelta(days=1)),
+    ]
+    previous = load_previous_signals(store, DAY, reference)
+    assert previous["ts_event"].dt.date().unique().sort().to_list() == [
+        DAY - dt.timedelta(days=2),
+        DAY - dt.timedelta(days=1),
+    ]
+    assert load_previous_signals(store, DAY - dt.timedelta(days=3), reference).is_empty()
 
 
 def test_write_then_load_round_trips_with_provenance(store, reference) -> None:
