@@ -104,6 +104,15 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _parse_day(value: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected a day as YYYY-MM-DD, got {value!r}", param_hint=option
+        ) from None
+
+
 def _day_line(summary: dict[str, Any]) -> str:
     return (
         f"{summary['day']}  signals {summary['signals']:>4}  orders {summary['n_orders']:>5}  "
@@ -161,8 +170,8 @@ def backtest(
     and upload (with the blocking checks), in order, each day opening with the previous
     day's closing portfolio. Prints a line per day and the summary of the range."""
     stores = _use_config(config)
-    first = dt.date.fromisoformat(from_day)
-    last = dt.date.fromisoformat(to_day) if to_day else first
+    first = _parse_day(from_day, "--from")
+    last = _parse_day(to_day, "--to") if to_day else first
     from pipelines.backtest.range_summary import summarize_range
     from pipelines.runs import check_range, days_between, missing_data, run_days, stale_days_after
 

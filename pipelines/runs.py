@@ -24,7 +24,7 @@ from execution_core.signals.loader import signal_files
 from pipelines.defs.backtest.assets import BACKTEST_ASSETS, PORTFOLIO_FILE
 from pipelines.defs.committed import committed
 from pipelines.defs.market_data.assets import MARKET_DATA_ASSETS
-from pipelines.defs.partitions import FIRST_DAY
+from pipelines.defs.partitions import FIRST_DAY, FIRST_DAY_SOURCE
 from pipelines.defs.resources import StoresResource
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,11 @@ def check_range(first: dt.date, last: dt.date, today: dt.date | None = None) -> 
         raise ConfigError(f"--to {last} is before --from {first}")
     if first < FIRST_DAY:
         raise ConfigError(
-            f"{first} is before the first backtest day {FIRST_DAY}: backtests run from "
-            f"{FIRST_DAY} on. To start earlier, set backtest.first_day in the config file "
-            f"(config/execution_services.json, or EXEC_BACKTEST_FIRST_DAY); unset, it is "
-            f"the earliest day with signal files in the signals store"
+            f"{first} is before the first backtest day {FIRST_DAY} (from {FIRST_DAY_SOURCE}): "
+            f"backtests run from {FIRST_DAY} on. To start earlier, set backtest.first_day in "
+            f"the config file (--config FILE, default config/execution_services.json, where "
+            f"EXEC_BACKTEST_FIRST_DAY sets it); unset, it is the earliest day with signal "
+            f"files in the signals store"
         )
     newest = (today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=1)
     if last > newest:

@@ -80,11 +80,14 @@ def stores_from_config(path: str | Path | None) -> StoresResource:
     return StoresResource(**load_config(path, PipelinesConfig).stores.model_dump())
 
 
-def first_backtest_day(config: PipelinesConfig | None, stores: StoresResource) -> dt.date:
+def first_backtest_day(
+    config: PipelinesConfig | None, stores: StoresResource, config_file: Path | None = None
+) -> tuple[dt.date, str]:
     """``backtest.first_day`` of the config, else the earliest day with signal files in
-    the signals store, else :data:`FALLBACK_FIRST_DAY` (no signals yet)."""
+    the signals store, else :data:`FALLBACK_FIRST_DAY` (no signals yet); and where it
+    came from, for messages."""
     if config is not None and config.backtest.first_day is not None:
-        return config.backtest.first_day
+        return config.backtest.first_day, f"backtest.first_day in {config_file or 'the config'}"
     days = sorted(
         key.rsplit("/", 1)[1].removesuffix(".parquet")
         for key in stores.signals.list()
@@ -92,7 +95,8 @@ def first_backtest_day(config: PipelinesConfig | None, stores: StoresResource) -
     )
     for day in days:
         try:
-            return dt.date.fromisoformat(day)
+            found = dt.date.fromisoformat(day)
         except ValueError:  # not a signal file
             continue
-    return FALLBACK_FIRST_DAY
+        return found, f"the earliest signal file in {stores.url('signals')}"
+    return FALLBACK_FIRST_DAY, f"no signal file in {stores.url('signals')} yet"

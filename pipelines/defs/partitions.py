@@ -18,6 +18,7 @@ from execution_core.errors import ExecutionServicesError
 from pipelines.defs.resources import StoresResource
 from pipelines.settings import (
     FALLBACK_FIRST_DAY,
+    config_path,
     first_backtest_day,
     load_pipelines_config,
 )
@@ -25,17 +26,17 @@ from pipelines.settings import (
 log = logging.getLogger(__name__)
 
 
-def _first_day() -> dt.date:
+def _first_day() -> tuple[dt.date, str]:
     try:
         config = load_pipelines_config()
         stores = StoresResource(**config.stores.model_dump()) if config else StoresResource()
-        return first_backtest_day(config, stores)
+        return first_backtest_day(config, stores, config_path())
     except (ExecutionServicesError, OSError) as exc:  # the definitions must still load
         log.warning(f"first_backtest_day_unknown fallback={FALLBACK_FIRST_DAY} error={exc}")
-        return FALLBACK_FIRST_DAY
+        return FALLBACK_FIRST_DAY, f"a fallback ({exc})"
 
 
-FIRST_DAY = _first_day()
+FIRST_DAY, FIRST_DAY_SOURCE = _first_day()
 
 daily_partitions = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), timezone="UTC")
 

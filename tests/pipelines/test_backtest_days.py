@@ -173,8 +173,16 @@ def test_a_day_before_the_first_backtest_day_says_the_range_and_how_to_change_it
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigError)
     message = str(result.exception)
-    assert "2025-01-10 is before the first backtest day 2025-01-15" in message
-    assert "backtest.first_day" in message and "EXEC_BACKTEST_FIRST_DAY" in message
+    assert (
+        "2025-01-10 is before the first backtest day 2025-01-15 (from backtest.first_day" in message
+    )
+    assert "--config FILE" in message and "EXEC_BACKTEST_FIRST_DAY" in message
+
+
+def test_a_day_that_is_not_a_date_says_so(cli_env: None) -> None:
+    result = CliRunner().invoke(app, ["backtest", "--from", "2025-13-01"])
+    assert result.exit_code == 2
+    assert "expected a day as YYYY-MM-DD, got '2025-13-01'" in result.output
 
 
 def test_a_range_without_data_names_the_missing_files(
