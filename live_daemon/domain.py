@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from execution_core.orders import OrderType, Side
+from live_daemon.operations import OrderTerms
 
 
 class OrderStatus(StrEnum):
@@ -57,6 +58,7 @@ class OrderRequest:
     price: Decimal | None = None
     exec_algorithm: str = "NORMAL"
     exec_algorithm_params: dict[str, Any] = field(default_factory=dict)
+    terms: OrderTerms = field(default_factory=OrderTerms)  # operation, time in force…
 
     def payload_hash(self) -> str:
         """Identity of the request: the same operation_id with another hash is a conflict."""
@@ -71,6 +73,8 @@ class OrderRequest:
             "exec_algorithm": self.exec_algorithm,
             "exec_algorithm_params": self.exec_algorithm_params,
         }
+        if identity := self.terms.identity():  # a plain GTC trade keeps its old hash
+            body["terms"] = identity
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
@@ -109,3 +113,4 @@ class OrderRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     fills: tuple[Fill, ...] = ()
+    terms: OrderTerms = field(default_factory=OrderTerms)  # operation, venue type, outcome…

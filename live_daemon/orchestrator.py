@@ -13,6 +13,10 @@ The venue's own record settles what a crash or a lost connection left open
 (:class:`~live_daemon.reconciliation.VenueReconciler`): at startup, on every venue
 reconnection, and when a reconciliation run asks. While a venue is not connected its orders
 are rejected with ``VENUE_DOWN`` (an ``ANY:`` order goes to a connected venue).
+
+An order goes only to a venue that declares it takes the order's operation and time in
+force (:meth:`~live_daemon.venues.gateway.VenueGateway.capabilities`); when no connected
+venue does, it is recorded REJECTED with ``UNSUPPORTED_OPERATION`` before any venue sees it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
+from live_daemon.operations import OrderTerms
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.reconciliation import Reconciliation, VenueReconciler, venue_state_columns
 from live_daemon.supervision import Heartbeat
@@ -47,6 +52,8 @@ from live_daemon.venues.gateway import (
 )
 
 log = logging.getLogger(__name__)
+
+_PLAIN_TRADE = OrderTerms()
 
 
 class LiveExecutionOrchestrator:
@@ -152,8 +159,10 @@ class LiveExecutionOrchestrator:
         order_id = new_order_id()
         risk_order = self._risk_order(request)
         status, events, venue_key, reason, routed = self._decide(request, risk_order)
+        venue_type = None
         if routed is not None:
             self.risk_book.on_order_accepted(risk_order, order_id)
+            venue_type = self.gateway.capabilities(routed.venue_key).venue_type
         try:
             record, created = await self.oms.record_decided(
                 request,
@@ -162,6 +171,7 @@ class LiveExecutionOrchestrator:
                 venue_key=venue_key,
                 rejection_reason=reason,
                 order_id=order_id,
+                venue_type=venue_type,
             )
         except Exception:
             if routed is not None:
@@ -183,6 +193,10 @@ class LiveExecutionOrchestrator:
         self, request: OrderRequest, risk_order: RiskOrder
     ) -> tuple[OrderStatus, list[tuple[EventKind, dict[str, Any]]], str | None, str | None, Any]:
         """(status, events, venue_key, rejection_reason, routing decision or None)."""
+        if unsupported := self._unsupported(request):
+            reason = f"UNSUPPORTED_OPERATION: {unsupported}"
+            refused: dict[str, Any] = {"error": reason, "code": "UNSUPPORTED_OPERATION"}
+            return OrderStatus.REJECTED, [(EventKind.ROUTED, refused)], None, reason, None
         books = self._books(request)  # also gives the risk book its last prices
         if not books and (unreachable := self._venues_down(request)):
             reason = (
@@ -231,6 +245,7 @@ class LiveExecutionOrchestrator:
             VenueOrder(
                 record.order_id, routed.venue_key, request.side, venue_qty, request.order_type,
                 request.price, request.exec_algorithm, request.exec_algorithm_params,
+                None if request.terms == _PLAIN_TRADE else request.terms,
             )
         )  # fmt: skip
 
@@ -256,6 +271,8 @@ class LiveExecutionOrchestrator:
         for spec in candidates:
             if not self.gateway.is_connected(spec.key):
                 continue  # an ANY: order goes to a venue that is there
+            if self.gateway.capabilities(spec.key).refusal(request.terms) is not None:
+                continue  # nor to one that does not take its operation
             cached = self._quote_book(spec.key)
             if cached is not None:
                 books[spec.key] = cached[1]
@@ -284,6 +301,28 @@ class LiveExecutionOrchestrator:
         restarted on held positions would otherwise reject orders with NO_LAST_PRICE)."""
         for venue_key in self.gateway.instrument_keys:
             self._quote_book(venue_key)
+
+    def _unsupported(self, request: OrderRequest) -> str | None:
+        """What no connected venue the order may go to takes (``"no connected venue
+        supports operation 'bet'"``), or ``None``: some does, or none is connected (then
+        the order is VENUE_DOWN), or the instrument is unknown (the router says so)."""
+        try:
+            candidates = self.router.candidates(request.instrument_key)
+        except ExecutionServicesError:
+            return None
+        refusals = [
+            self.gateway.capabilities(spec.key).refusal(request.terms)
+            for spec in candidates
+            if self.gateway.is_connected(spec.key)
+        ]
+        if not refusals or None in refusals:
+            return None
+        log.info(
+            "order_unsupported operation=%s time_in_force=%s instrument=%s refusal=%s",
+            request.terms.operation, request.terms.time_in_force, request.instrument_key,
+            refusals[0],
+        )  # fmt: skip
+        return f"no connected venue supports {refusals[0]}"
 
     def _venues_down(self, request: OrderRequest) -> list[str]:
         """The venues the order could go to that are not connected now."""

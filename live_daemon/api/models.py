@@ -16,7 +16,7 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from execution_core.algorithms.params import AlgorithmParamsError, parse_algorithm
@@ -43,6 +43,7 @@ from live_daemon.api.responses import (
     fill_out,
     order_out,
 )
+from live_daemon.api.terms import OrderTermsIn, OrderTermsOut, terms_out
 from live_daemon.domain import OrderRequest
 
 OPERATION_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
@@ -70,8 +71,9 @@ ORDER_EXAMPLE: dict[str, Any] = {
 }
 
 
-class OrderIn(BaseModel):
-    """An order, as ``POST /api/orders`` takes it.
+class OrderIn(OrderTermsIn):
+    """An order, as ``POST /api/orders`` takes it: a trade unless ``operation`` says
+    otherwise (its fields: :class:`~live_daemon.api.terms.OrderTermsIn`).
 
     ``operation_id`` is the idempotency key: sending the same body again returns the
     recorded order (``200``) and sends nothing; the same ``operation_id`` with a
@@ -228,6 +230,7 @@ class OrderIn(BaseModel):
             price=self.price,
             exec_algorithm=self.exec_algorithm,
             exec_algorithm_params=dict(self.exec_algorithm_params),
+            terms=self.to_terms(),
         )
 
 
@@ -245,6 +248,8 @@ __all__ = [
     "HealthOut",
     "OrderIn",
     "OrderOut",
+    "OrderTermsIn",
+    "OrderTermsOut",
     "OrderType",
     "PositionOut",
     "ReconciliationOut",
@@ -253,4 +258,5 @@ __all__ = [
     "fill_out",
     "order_out",
     "parse_decimal",
+    "terms_out",
 ]

@@ -13,9 +13,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from execution_core.orders import OrderType, Side
 from live_daemon.api.fields import DecimalStr
+from live_daemon.api.terms import OrderTermsOut, terms_out
 from live_daemon.domain import Fill, OrderRecord, OrderStatus
 
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
+TRADE_TERMS_EXAMPLE: dict[str, Any] = {
+    "operation": "trade",
+    "venue_type": "NAUTILUS",
+    "time_in_force": "GTC",
+    "expected_deltas": {},
+    "metadata": {},
+    **dict.fromkeys(
+        (
+            "atomic_group_id", "sequence_in_group", "tx_hash", "gas_used", "gas_price_gwei",
+            "contract_address", "source_token", "target_token", "max_slippage", "odds",
+            "selection", "potential_payout", "source_venue", "target_venue", "error_message",
+        )
+    ),
+}  # fmt: skip
 
 
 class FillOut(BaseModel):
@@ -32,9 +47,10 @@ class FillOut(BaseModel):
     timestamp: dt.datetime = Field(description="When the fill happened (UTC, ISO 8601).")
 
 
-class OrderOut(BaseModel):
-    """An order as the OMS records it. A risk rejection is a normal response with
-    ``status`` ``REJECTED`` and a ``rejection_reason``, not an HTTP error."""
+class OrderOut(OrderTermsOut):
+    """An order as the OMS records it, with its operation and that operation's fields. A
+    risk or routing rejection is a normal response with ``status`` ``REJECTED`` and a
+    ``rejection_reason``, not an HTTP error."""
 
     model_config = ConfigDict(
         json_schema_serialization_defaults_required=True,
@@ -59,6 +75,7 @@ class OrderOut(BaseModel):
                     "fills": [],
                     "created_at": "2025-01-15T10:00:00.000123Z",
                     "updated_at": "2025-01-15T10:00:00.004567Z",
+                    **TRADE_TERMS_EXAMPLE,
                 }
             ]
         },
@@ -126,6 +143,7 @@ def order_out(record: OrderRecord) -> OrderOut:
         fills=[fill_out(f) for f in record.fills],
         created_at=record.created_at,
         updated_at=record.updated_at,
+        **terms_out(record.terms),
     )
 
 

@@ -15,6 +15,7 @@ import asyncpg
 
 from execution_core.orders import OrderType, Side
 from live_daemon.domain import EventKind, Fill, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.operations import OrderTerms, VenueType
 
 
 def record_params(
@@ -35,6 +36,7 @@ def record_params(
         request.exec_algorithm_params,
         payload_hash,
         event,
+        request.terms.as_row(),
     )
 
 
@@ -46,9 +48,11 @@ def decided_params(
     events: list[tuple[EventKind, dict[str, Any]]],
     venue_key: str | None,
     rejection_reason: str | None,
+    venue_type: VenueType | None = None,
 ) -> tuple[Any, ...]:
-    """``RECORD_DECIDED_SQL``'s parameters: the order in its decided state, and its event
-    log (``submitted`` first, then ``events``, each detail with the status)."""
+    """``RECORD_DECIDED_SQL``'s parameters: the order in its decided state, its event
+    log (``submitted`` first, then ``events``, each detail with the status), and its terms
+    (with ``venue_type``, the type of the venue it was routed to)."""
     log = [
         {"kind": EventKind.SUBMITTED.value, "detail": {"payload_hash": payload_hash}},
         *(
@@ -60,7 +64,7 @@ def decided_params(
         order_id, request.operation_id, request.strategy_id, request.instrument_key,
         request.side, request.order_type, request.quantity, request.price,
         request.exec_algorithm, request.exec_algorithm_params, payload_hash, status.value,
-        venue_key, rejection_reason, log,
+        venue_key, rejection_reason, log, {**request.terms.as_row(), "venue_type": venue_type},
     )  # fmt: skip
 
 
@@ -133,6 +137,7 @@ def record_from_row(row: asyncpg.Record, extra_fills: Sequence[Fill] = ()) -> Or
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         fills=tuple(fills),
+        terms=OrderTerms.from_row(row),
     )
 
 

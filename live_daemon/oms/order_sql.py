@@ -11,6 +11,7 @@ Every value is a ``$n`` parameter; only these constants are formatted into state
 from __future__ import annotations
 
 from live_daemon.domain import OrderStatus
+from live_daemon.operations import ALL_TERM_FIELDS
 
 FINAL_STATUSES: tuple[OrderStatus, ...] = tuple(s for s in OrderStatus if s.is_final)
 """Statuses a transition never leaves (a fill may still be recorded on them)."""
@@ -35,6 +36,7 @@ COLUMNS = (
     "venue_order_id",
     "created_at",
     "updated_at",
+    *ALL_TERM_FIELDS,  # operation, venue type, the operations' fields (0004_unified_orders)
 )
 COLS = ", ".join(COLUMNS)
 O_COLS = ", ".join(f"o.{c}" for c in COLUMNS)  # the same, of the order aliased ``o``
@@ -49,15 +51,30 @@ def fills_of(alias: str) -> str:
 
 
 NO_FILLS = "NULL::fills[] AS fills"
+
+# An order's terms (``OrderTerms.as_row()``, one jsonb parameter) as a unified_orders
+# record ``t``, whose fields are the term columns' values: a column added later needs no
+# new parameter. Every key is present (an absent one would be NULL, not the default).
+TERM_COLS = ", ".join(ALL_TERM_FIELDS)
+T_COLS = ", ".join(f"t.{c}" for c in ALL_TERM_FIELDS)
+
+
+def terms_of(param: str) -> str:
+    """The ``FROM`` item turning the jsonb ``param`` into the record ``t``."""
+    return f"jsonb_populate_record(NULL::unified_orders, {param}) AS t"
+
+
 FINAL_SQL = ", ".join(f"'{s.value}'" for s in FINAL_STATUSES)
 
 RECORD_SQL = f"""
 WITH ins AS (
     INSERT INTO unified_orders (
         order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity,
-        price, exec_algorithm, exec_algorithm_params, payload_hash, status
+        price, exec_algorithm, exec_algorithm_params, payload_hash, status, {TERM_COLS}
     )
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'RECEIVED')
+    SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::numeric,
+        $8::numeric, $9::text, $10::jsonb, $11::text, 'RECEIVED', {T_COLS}
+    FROM {terms_of("$13::jsonb")}
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING {COLS}
 ), ev AS (
@@ -72,7 +89,8 @@ WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
 """
 
 # The columns an order is recorded with in its decided state ($1..$14 of RECORD_DECIDED_SQL,
-# the arrays of RECORD_DECIDED_MANY_SQL), in that order.
+# the arrays of RECORD_DECIDED_MANY_SQL), in that order; then its events ($15) and its
+# terms ($16, the term columns).
 _DECIDED_COLUMNS = (
     "order_id, operation_id, strategy_id, instrument_key, side, order_type, quantity, price, "
     "exec_algorithm, exec_algorithm_params, payload_hash, status, venue_key, rejection_reason"
@@ -82,8 +100,11 @@ _DECIDED_COLUMNS = (
 # in one statement: one commit per order on the hot path, still before any venue sees it.
 RECORD_DECIDED_SQL = f"""
 WITH ins AS (
-    INSERT INTO unified_orders ({_DECIDED_COLUMNS})
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    INSERT INTO unified_orders ({_DECIDED_COLUMNS}, {TERM_COLS})
+    SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::numeric,
+        $8::numeric, $9::text, $10::jsonb, $11::text, $12::text, $13::text, $14::text,
+        {T_COLS}
+    FROM {terms_of("$16::jsonb")}
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING {COLS}
 ), ev AS (
@@ -100,7 +121,7 @@ WHERE o.operation_id = $2 AND NOT EXISTS (SELECT 1 FROM ins)
 """
 
 # RECORD_DECIDED_SQL for many orders at once (group commit, :mod:`~live_daemon.oms.
-# order_batch`): $1..$15 are arrays, one element per order, in RECORD_DECIDED_SQL's order;
+# order_batch`): $1..$16 are arrays, one element per order, in RECORD_DECIDED_SQL's order;
 # each order's event log ($15) is JSON text (a list of lists would be a 2-D array).
 # Rows come back for every order: created ones from ``ins``, the others as stored (an
 # order inserted meanwhile by another transaction is in neither: the caller reads it).
@@ -109,11 +130,12 @@ WITH input AS (
     SELECT * FROM unnest(
         $1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
         $7::numeric[], $8::numeric[], $9::text[], $10::jsonb[], $11::text[], $12::text[],
-        $13::text[], $14::text[], $15::text[]
-    ) WITH ORDINALITY AS i({_DECIDED_COLUMNS}, events, n)
+        $13::text[], $14::text[], $15::text[], $16::jsonb[]
+    ) WITH ORDINALITY AS i({_DECIDED_COLUMNS}, events, terms, n)
 ), ins AS (
-    INSERT INTO unified_orders ({_DECIDED_COLUMNS})
-    SELECT {_DECIDED_COLUMNS} FROM input ORDER BY n
+    INSERT INTO unified_orders ({_DECIDED_COLUMNS}, {TERM_COLS})
+    SELECT {", ".join(f"i.{c.strip()}" for c in _DECIDED_COLUMNS.split(","))}, {T_COLS}
+    FROM input i CROSS JOIN LATERAL {terms_of("i.terms")} ORDER BY i.n
     ON CONFLICT (operation_id) DO NOTHING
     RETURNING {COLS}
 ), ev AS (

@@ -61,6 +61,7 @@ from live_daemon.oms.order_sql import (
     list_sql,
 )
 from live_daemon.oms.positions import PositionBatch
+from live_daemon.operations import VenueType
 
 if TYPE_CHECKING:
     from live_daemon.oms.positions import PositionStore
@@ -125,13 +126,14 @@ class UnifiedOrderManager:
         venue_key: str | None = None,
         rejection_reason: str | None = None,
         order_id: str | None = None,
+        venue_type: VenueType | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Like :meth:`record`, but the order is written in the state its risk check and
         routing (done in memory) decided: REJECTED with its reason, or SUBMITTED to
         ``venue_key`` — with the ``submitted`` event and ``events`` after it, in one
         commit. Idempotent in the same way; a replay returns the stored order. A new order
         gets ``order_id`` (the caller may already have used it, e.g. in its risk book) or
-        a fresh one."""
+        a fresh one; ``venue_type``: how its venue is reached (routed orders)."""
         payload_hash = request.payload_hash()
         args = decided_params(
             order_id or new_order_id(),
@@ -141,6 +143,7 @@ class UnifiedOrderManager:
             events,
             venue_key,
             rejection_reason,
+            venue_type,
         )
         return await self._insert(lambda: self._new_orders.insert(args), request, payload_hash)
 

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from execution_core.errors import ExecutionServicesError
 from live_daemon.domain import Fill
+from live_daemon.operations import OrderTerms, VenueCapabilities
 
 Quote = tuple[Decimal, Decimal, Decimal, Decimal, int]
 """``(bid, bid size, ask, ask size, ts_ns)``, sizes in the venue's units."""
@@ -114,7 +115,9 @@ class VenueState:
 class VenueOrder:
     """An order as it goes to a venue: our order id (it travels to the venue, so that the
     order is found, never sent twice), the concrete instrument, and the quantity and price
-    in the venue's units; the execution algorithm runs at the venue."""
+    in the venue's units; the execution algorithm runs at the venue. ``terms``: the
+    operation and its fields, for a venue that declared it takes them (``None`` for a
+    plain GTC trade, the only order a NautilusTrader venue takes)."""
 
     order_id: str
     venue_key: str
@@ -124,10 +127,15 @@ class VenueOrder:
     price: Decimal | None = None
     exec_algorithm: str = "NORMAL"
     exec_algorithm_params: dict[str, Any] = field(default_factory=dict)
+    terms: OrderTerms | None = None
 
 
 class VenueGateway(Protocol):
     instrument_keys: list[str]
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        """What the venue of ``venue_key`` takes: the orchestrator sends nothing else."""
+        ...
 
     def submit(self, order: VenueOrder) -> None: ...
 

@@ -47,6 +47,7 @@ from typing import Any
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from live_daemon.domain import Fill
+from live_daemon.operations import NAUTILUS_CAPABILITIES, VenueCapabilities
 from live_daemon.venues.auth import AuthenticationError, prove_client, read_key
 from live_daemon.venues.gateway import (
     Quote,
@@ -380,6 +381,10 @@ class VenueProcessGateway:
                 )
 
     # -- trading -----------------------------------------------------------------------------
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        """A NautilusTrader paper venue takes GTC trades only."""
+        return NAUTILUS_CAPABILITIES
 
     def submit(self, order: VenueOrder) -> None:
         """Send an order; its events come through ``on_event``. Not connected: a

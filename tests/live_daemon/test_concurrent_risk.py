@@ -17,6 +17,7 @@ from live_daemon.domain import OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms import UnifiedOrderManager
 from live_daemon.oms.positions import PositionStore
+from live_daemon.operations import NAUTILUS_CAPABILITIES, VenueCapabilities
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.venues.gateway import Quote, VenueOrder
@@ -32,6 +33,9 @@ class _RecordingVenue:
 
     def is_connected(self, venue_key: str | None = None) -> bool:
         return True
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        return NAUTILUS_CAPABILITIES
 
     def last_quote(self, venue_key: str) -> Quote | None:
         if venue_key != BINANCE_BTC:

@@ -23,6 +23,7 @@ from execution_core.routing.router import SmartRouter
 from live_daemon.domain import Fill, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
 from live_daemon.oms import PositionStore, UnifiedOrderManager
+from live_daemon.operations import NAUTILUS_CAPABILITIES, VenueCapabilities
 from live_daemon.orchestrator import LiveExecutionOrchestrator
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.reconciliation import NOT_AT_VENUE
@@ -52,6 +53,9 @@ class _ScriptedVenue:
         self.orders: dict[str, VenueOrderRecord] = {}
         self.fills: list[tuple[str, Fill]] = []
         self.unreachable = False
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        return NAUTILUS_CAPABILITIES
 
     def last_quote(self, venue_key: str) -> Quote | None:
         if venue_key not in self.instrument_keys:

@@ -11,6 +11,7 @@ from execution_core.risk.config import RiskLimits
 from execution_core.risk.engine import RiskBook
 from live_daemon.domain import OrderStatus
 from live_daemon.oms import UnifiedOrderManager
+from live_daemon.operations import NAUTILUS_CAPABILITIES, VenueCapabilities
 from live_daemon.venues.gateway import Quote
 from tests.live_daemon.oms.test_orders import BINANCE_BTC
 from tests.live_daemon.test_concurrent_risk import _btc, _orchestrator, _RecordingVenue
@@ -25,6 +26,9 @@ class _MovingVenue(_RecordingVenue):
     def quoted(mid: Decimal) -> Quote:
         half = Decimal("0.1")
         return (mid - half, Decimal("1000"), mid + half, Decimal("1000"), time.time_ns())
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        return NAUTILUS_CAPABILITIES
 
     def last_quote(self, venue_key: str) -> Quote | None:
         return self.quote if venue_key == BINANCE_BTC else None

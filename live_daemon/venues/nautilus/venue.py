@@ -67,6 +67,7 @@ from execution_core.nautilus.exec_algorithms import all_exec_algorithms
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.schema import TickKind
 from live_daemon.domain import Fill
+from live_daemon.operations import NAUTILUS_CAPABILITIES, VenueCapabilities
 from live_daemon.venues.gateway import VenueError, VenueEvent, VenueOrder
 from live_daemon.venues.nautilus.config import (
     REPLAY_CLIENT_NAME,
@@ -263,6 +264,10 @@ class PaperVenueGateway:
         log.info("paper_venue_stopped")
 
     # -- the daemon's API ------------------------------------------------------------------
+
+    def capabilities(self, venue_key: str) -> VenueCapabilities:
+        """A NautilusTrader paper venue takes GTC trades only."""
+        return NAUTILUS_CAPABILITIES
 
     def submit(self, order: VenueOrder) -> None:
         """Send an order (non-blocking, any thread); its events come through ``on_event``.

@@ -94,6 +94,7 @@ class FakeOrderService:
             avg_fill_price=None,
             created_at=T0,
             updated_at=T0,
+            terms=request.terms,
         )
         self.orders[request.operation_id] = record
         return record, True
