@@ -140,10 +140,11 @@ class OrderTermsIn(BaseModel):
     @classmethod
     def _metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
         try:
-            text = json.dumps(value, allow_nan=False)
-        except ValueError:
+            text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+            text.encode("utf-8")  # str fields are checked by pydantic; free JSON is not
+        except ValueError:  # NaN, Infinity, or a lone surrogate (UnicodeEncodeError)
             raise PydanticCustomError(
-                "metadata", "must be plain JSON (no NaN or Infinity)"
+                "metadata", "must be plain JSON in valid Unicode (no NaN, no lone surrogates)"
             ) from None
         if len(text) > MAX_JSON_CHARS:
             raise PydanticCustomError(

@@ -43,7 +43,9 @@ def order(**changes: Any) -> dict[str, Any]:
 
 
 def post(client: TestClient, body: Any) -> Any:
-    return client.post("/api/orders", json=body, headers=AUTH)
+    """POST ``body`` as ASCII JSON (escapes as a client would send them)."""
+    headers = {**AUTH, "Content-Type": "application/json"}
+    return client.post("/api/orders", content=json.dumps(body), headers=headers)
 
 
 def submitted(service: FakeOrderService) -> list[Any]:
@@ -80,6 +82,10 @@ BAD = [
     ("delta not decimal", order(expected_deltas={"BTC": "lots"}), "expected_deltas",
      "signed decimal"),
     ("metadata too big", order(metadata={"x": "y" * 5000}), "metadata", "at most 4096"),
+    ("metadata with a lone surrogate", order(metadata={"x": "\ud800"}), "metadata",
+     "valid Unicode"),
+    ("selection with a lone surrogate", order(**{**BET, "selection": "\udc00"}), "selection",
+     "valid string"),
     ("metadata with NUL", order(metadata={"x": "\x00"}), "metadata", "NUL"),
 ]  # fmt: skip
 
