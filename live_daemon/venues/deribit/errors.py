@@ -22,6 +22,18 @@ class DeribitErrorCode(IntEnum):
     post_only_reject = 11054
     invalid_credentials = 13004
     unauthorized = 13009
+    # added for the local stand-in (same v2.1.1 table): what it answers besides the above
+    already_closed = 10010
+    invalid_or_unsupported_instrument = 10020
+    invalid_amount = 10021
+    other_reject = 11030
+    not_open_order = 11044
+    bad_request = 11050
+    not_found = 13020  # instrument not found
+    # JSON-RPC's own codes, which Deribit uses for malformed requests
+    invalid_params = -32602
+    method_not_found = -32601
+    parse_error = -32700
 
 
 # Deribit asks to send the request again (10040), or we were over the rate limit (10028),

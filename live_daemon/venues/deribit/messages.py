@@ -140,6 +140,13 @@ class Position(_Message):
     size: Decimal  # USD for inverse contracts, coin for options and linear ones
     average_price: Decimal | None = None
     kind: str | None = None
+    # added with the stand-in: optional, as not every reply carries them
+    size_currency: Decimal | None = None  # the size in the settlement currency
+    mark_price: Decimal | None = None
+    index_price: Decimal | None = None
+    floating_profit_loss: Decimal | None = None
+    realized_profit_loss: Decimal | None = None
+    total_profit_loss: Decimal | None = None
 
 
 class OrderResult(_Message):
@@ -155,6 +162,28 @@ class AuthResult(_Message):
     refresh_token: str
     scope: str
     token_type: Literal["bearer"] = "bearer"
+
+
+class UserTrades(_Message):
+    """The result of private/get_user_trades_by_instrument."""
+
+    trades: list[Trade]
+    has_more: bool
+
+
+class Ticker(_Message):
+    """Data of a ``ticker.{inst}.{interval}`` notification (the fields we use)."""
+
+    instrument_name: str
+    timestamp: int
+    best_bid_price: Decimal | None = None
+    best_bid_amount: Decimal | None = None
+    best_ask_price: Decimal | None = None
+    best_ask_amount: Decimal | None = None
+    last_price: Decimal | None = None
+    mark_price: Decimal | None = None
+    index_price: Decimal | None = None
+    state: str | None = None
 
 
 BookLevel = tuple[BookAction, Decimal, Decimal]  # [action, price, amount]
@@ -242,6 +271,16 @@ def get_positions(id: RequestId, currency: str, kind: str | None = None) -> Requ
     if kind is not None:
         params["kind"] = kind
     return request(id, "private/get_positions", params)
+
+
+def get_order_state_by_label(id: RequestId, currency: str, label: str) -> Request:
+    """Every order with ``label`` in ``currency``: how an order is found by our id after
+    a lost reply."""
+    return request(id, "private/get_order_state_by_label", {"currency": currency, "label": label})
+
+
+def enable_cancel_on_disconnect(id: RequestId, scope: str = "connection") -> Request:
+    return request(id, "private/enable_cancel_on_disconnect", {"scope": scope})
 
 
 def auth_client_credentials(id: RequestId, client_id: str, client_secret: str) -> Request:
