@@ -283,6 +283,38 @@ def enable_cancel_on_disconnect(id: RequestId, scope: str = "connection") -> Req
     return request(id, "private/enable_cancel_on_disconnect", {"scope": scope})
 
 
+def get_user_trades_by_order(id: RequestId, order_id: str, sorting: str = "asc") -> Request:
+    """The trades of one order (the adapter's order record, with its fills)."""
+    return request(
+        id, "private/get_user_trades_by_order", {"order_id": order_id, "sorting": sorting}
+    )
+
+
+def get_user_trades_by_instrument_since(
+    id: RequestId,
+    instrument_name: str,
+    start_timestamp: int,
+    count: int | None = None,
+    sorting: str = "asc",
+) -> Request:
+    """Trades at or after ``start_timestamp`` (ms), oldest first: the adapter's fills
+    since a point in time (the result is :class:`UserTrades`; page on ``has_more``)."""
+    params: dict[str, Any] = {
+        "instrument_name": instrument_name,
+        "start_timestamp": start_timestamp,
+        "sorting": sorting,
+    }
+    if count is not None:
+        params["count"] = count
+    return request(id, "private/get_user_trades_by_instrument", params)
+
+
+def unsubscribe(id: RequestId, channels: list[str]) -> Request:
+    if not channels:
+        raise ValueError("unsubscribe needs at least one channel")
+    return request(id, "private/unsubscribe", {"channels": list(channels)})
+
+
 def auth_client_credentials(id: RequestId, client_id: str, client_secret: str) -> Request:
     return request(
         id,
