@@ -84,6 +84,8 @@ class StandInServer:
         self._journal = Journal(self.state_dir)
         self.book = Book(prices=self._prices, fees=self._fees, record=self._journal.append)
         self.book.restore(self._journal.read())
+        for key, price in self._prices.items():  # the prices may have moved while it was down
+            self.book.set_price(key, price, _now())
         self._server = await asyncio.start_server(self._serve, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
         info = {"host": self.host, "port": self.port, "pid": os.getpid()}

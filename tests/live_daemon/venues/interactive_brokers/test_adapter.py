@@ -253,3 +253,27 @@ async def _killed(tmp_path: Path) -> None:
         await ad.disconnect()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_fill_while_disconnected_is_told_after_the_reconnect(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with _venue(tmp_path) as (standin, ad, rec):
+            await ad.submit_order(_order("rest", price="180"))
+            await standin.stop()  # the venue goes away; it comes back with the price moved
+            await rec.wait("the disconnection", lambda: rec.connections[-1] is False)
+            moved = StandInServer(tmp_path / "ib", {"AAPL": Decimal(179)}, port=standin.port)
+            await moved.start()  # the resting order fills at once, nobody connected
+            try:
+                await rec.wait("the fill", lambda: "filled" in rec.kinds("rest"), timeout=30)
+                assert rec.connections == [True, False, True]
+                assert rec.kinds("rest") == ["accepted", "filled"]
+                fill = next(e.fill for e in rec.events if e.fill)
+                assert (fill.price, fill.fee, fill.liquidity_side) == (
+                    Decimal(180),
+                    Decimal(1),
+                    "MAKER",
+                )
+            finally:
+                await moved.stop()
+
+    _run(body())
