@@ -17,7 +17,13 @@ from typing import Any
 import pytest
 
 from live_daemon.venues.external.adapter import VenueRejected
-from live_daemon.venues.gateway import VenueEvent, VenueEventKind, VenueOrder, VenueUnavailable
+from live_daemon.venues.gateway import (
+    VenueError,
+    VenueEvent,
+    VenueEventKind,
+    VenueOrder,
+    VenueUnavailable,
+)
 from live_daemon.venues.interactive_brokers.adapter import InteractiveBrokersAdapter
 from live_daemon.venues.interactive_brokers.config import IBAdapterConfig, IBInstrument
 from live_daemon.venues.interactive_brokers.standin.server import StandInServer
@@ -277,3 +283,30 @@ def test_a_fill_while_disconnected_is_told_after_the_reconnect(tmp_path: Path) -
                 await moved.stop()
 
     _run(body())
+
+
+def test_connect_gives_up_saying_what_it_waited_for_and_keeps_trying(tmp_path: Path) -> None:
+    async def body() -> None:
+        port = _free_port()
+        ad = InteractiveBrokersAdapter(_cfg(port))
+        ups: list[bool] = []
+        ad.bind(lambda e: None, lambda venue, up: ups.append(up))
+        try:
+            with pytest.raises(VenueError, match=f"127.0.0.1:{port}.*not connected"):
+                await ad.connect()
+            with pytest.raises(VenueUnavailable, match="not connected"):
+                await ad.submit_order(_order("x"))
+            server = StandInServer(tmp_path / "ib", PRICES, port=port)
+            await server.start()  # the venue comes up: the adapter gets in by itself
+            try:
+                await Recorder().wait("the connection", lambda: ups == [True], timeout=30)
+            finally:
+                await server.stop()
+        finally:
+            await ad.disconnect()
+
+    _run(body())
+
+
+def _cfg(port: int) -> IBAdapterConfig:
+    return _config(port).model_copy(update={"start_timeout_s": 0.3})
