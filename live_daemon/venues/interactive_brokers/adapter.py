@@ -199,7 +199,8 @@ class InteractiveBrokersAdapter(ExternalVenueAdapter):
                 text = errors[-1].message if errors else f"IB status {status}"
                 self._close(trade, VenueEventKind.REJECTED, f"IB error {code}: {text}", code)
             else:
-                self._close(trade, VenueEventKind.CANCELED, "canceled at IB", None)
+                why = f"IB error {errors[-1].errorCode}: {errors[-1].message}" if errors else ""
+                self._close(trade, VenueEventKind.CANCELED, why or "canceled at IB", None)
 
     def _accept(self, trade: Trade) -> None:
         ref = trade.order.orderRef
