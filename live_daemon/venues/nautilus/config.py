@@ -28,24 +28,20 @@ venue), with credentials and testnet flags from the environment (``add_live_fact
 registers the matching client factories on the node). Nothing here connects anywhere: the
 clients connect when the node starts.
 
-Environment (the key variables follow NautilusTrader's own conventions):
-
-- BINANCE-SPOT: ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``; with ``BINANCE_TESTNET`` set,
-  ``BINANCE_TESTNET_API_KEY``, ``BINANCE_TESTNET_API_SECRET``.
-- BINANCE-FUTURES (USD-M): ``BINANCE_API_KEY``, ``BINANCE_API_SECRET``; with
-  ``BINANCE_TESTNET`` set, ``BINANCE_FUTURES_TESTNET_API_KEY``,
-  ``BINANCE_FUTURES_TESTNET_API_SECRET``.
-- BYBIT (linear perpetuals): ``BYBIT_API_KEY``, ``BYBIT_API_SECRET``; with ``BYBIT_TESTNET``
-  set, ``BYBIT_TESTNET_API_KEY``, ``BYBIT_TESTNET_API_SECRET``.
-- OKX (linear swaps, cross margin): ``OKX_API_KEY``, ``OKX_API_SECRET``,
-  ``OKX_API_PASSPHRASE``; ``OKX_DEMO`` selects demo trading (same variables).
-
-Flags are true for ``1``/``true``/``yes``/``on`` (any case). A missing or empty credential
-is a :class:`ConfigError` naming the variable. OKX in 1.221: the execution client's
+Environment: the variables each venue needs, and the testnet flags, are listed in
+:mod:`live_daemon.venues.nautilus.credentials` (no ``nautilus_trader`` there: the daemon
+checks them before it launches anything). A missing or empty credential is a
+:class:`ConfigError` naming *every* missing variable. OKX in 1.221: the execution client's
 WebSocket clients read ``OKX_API_KEY``, ``OKX_API_SECRET`` and ``OKX_API_PASSPHRASE`` from
 the *process* environment themselves, whatever the config says (building the node fails
 without them), and the config's docstring names ``OKX_PASSPHRASE``, which nothing reads:
 ``OKX_API_PASSPHRASE`` is the one.
+
+The live node (:func:`build_live_node_config`, trader ``LIVE-001``) is what the venue
+process runs in live mode (:class:`~live_daemon.venues.nautilus.live_venue.LiveVenueGateway`):
+the real data and execution clients only, no sandbox and no replay client; quotes come
+from the data clients' quote ticks; execution reconciliation on (open orders and fills
+the venue has are loaded at start).
 
 Two Binance venues in one node (NautilusTrader 1.221): a node's execution engine accepts one
 execution client per Nautilus venue (a second one raises "Execution client for venue ...
@@ -93,11 +89,17 @@ from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference
 from execution_core.stores.base import ObjectStore
 from execution_core.ticks.layout import NS_PER_DAY
+from live_daemon.venues.nautilus.credentials import (
+    TESTNET_FLAGS,
+    credentials,
+    venues_refusal_message,
+)
 from live_daemon.venues.nautilus.replay_streams import ReplayStream
 
 # -- the paper node ------------------------------------------------------------------------
 
 TRADER_ID = "PAPER-001"
+LIVE_TRADER_ID = "LIVE-001"
 NODE_MAX_ORDER_RATE = "100000/00:00:01"
 SANDBOX_FACTORY_NAME = "SANDBOX"  # the node builder keys factories by the name before "-"
 STARTING_BALANCE = "1000000 USDT"
@@ -214,8 +216,6 @@ def paper_node_config(
 
 # -- the real venues -----------------------------------------------------------------------
 
-TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
-
 
 @dataclass(frozen=True)
 class LiveVenue:
@@ -231,10 +231,12 @@ class LiveVenue:
 LIVE_VENUES: dict[str, LiveVenue] = {
     v.venue: v
     for v in (
-        LiveVenue("BINANCE-SPOT", "BINANCE_SPOT", "BINANCE_SPOT", "BINANCE_TESTNET"),
-        LiveVenue("BINANCE-FUTURES", "BINANCE_FUTURES", "BINANCE", "BINANCE_TESTNET"),
-        LiveVenue("BYBIT", "BYBIT", "BYBIT", "BYBIT_TESTNET"),
-        LiveVenue("OKX", "OKX", "OKX", "OKX_DEMO"),
+        LiveVenue("BINANCE-SPOT", "BINANCE_SPOT", "BINANCE_SPOT", TESTNET_FLAGS["BINANCE-SPOT"]),
+        LiveVenue(
+            "BINANCE-FUTURES", "BINANCE_FUTURES", "BINANCE", TESTNET_FLAGS["BINANCE-FUTURES"]
+        ),
+        LiveVenue("BYBIT", "BYBIT", "BYBIT", TESTNET_FLAGS["BYBIT"]),
+        LiveVenue("OKX", "OKX", "OKX", TESTNET_FLAGS["OKX"]),
     )
 }
 
@@ -260,19 +262,6 @@ def live_instrument_id(key: str) -> InstrumentId:
     return InstrumentId(instrument_id.symbol, Venue(live.nautilus_venue))
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() in TRUE_VALUES
-
-
-def _require(env: Mapping[str, str], name: str, venue: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(
-            f"environment variable {name} is not set: it is needed to trade {venue} live"
-        )
-    return value
-
-
 def _provider(instrument_ids: list[InstrumentId] | None) -> InstrumentProviderConfig:
     if not instrument_ids:
         return InstrumentProviderConfig(load_all=True)
@@ -282,17 +271,14 @@ def _provider(instrument_ids: list[InstrumentId] | None) -> InstrumentProviderCo
 def _client_configs(
     live: LiveVenue, env: Mapping[str, str], instrument_ids: list[InstrumentId] | None
 ) -> tuple[Any, Any]:
-    testnet = _flag(env, live.testnet_flag)
+    """The data and execution client configs of one venue (its credentials all set)."""
+    names = credentials(live.venue, env)
+    testnet = names.testnet
     provider = _provider(instrument_ids)
     venue = live.venue
+    key, secret = env[names.key].strip(), env[names.secret].strip()
     if venue in ("BINANCE-SPOT", "BINANCE-FUTURES"):
         spot = venue == "BINANCE-SPOT"
-        if testnet:
-            prefix = "BINANCE_TESTNET" if spot else "BINANCE_FUTURES_TESTNET"
-        else:
-            prefix = "BINANCE"
-        key = _require(env, f"{prefix}_API_KEY", venue)
-        secret = _require(env, f"{prefix}_API_SECRET", venue)
         common: dict[str, Any] = dict(
             venue=Venue(live.nautilus_venue),
             api_key=key,
@@ -303,20 +289,19 @@ def _client_configs(
         )
         return BinanceDataClientConfig(**common), BinanceExecClientConfig(**common)
     if venue == "BYBIT":
-        prefix = "BYBIT_TESTNET" if testnet else "BYBIT"
         common = dict(
-            api_key=_require(env, f"{prefix}_API_KEY", venue),
-            api_secret=_require(env, f"{prefix}_API_SECRET", venue),
+            api_key=key,
+            api_secret=secret,
             product_types=[BybitProductType.LINEAR],
             testnet=testnet,
             instrument_provider=provider,
         )
         return BybitDataClientConfig(**common), BybitExecClientConfig(**common)
-    assert venue == "OKX"
+    assert venue == "OKX" and names.passphrase is not None
     common = dict(
-        api_key=_require(env, "OKX_API_KEY", venue),
-        api_secret=_require(env, "OKX_API_SECRET", venue),
-        api_passphrase=_require(env, "OKX_API_PASSPHRASE", venue),
+        api_key=key,
+        api_secret=secret,
+        api_passphrase=env[names.passphrase].strip(),
         instrument_types=(OKXInstrumentType.SWAP,),
         contract_types=(OKXContractType.LINEAR,),
         is_demo=testnet,
@@ -333,19 +318,25 @@ def build_live_node_config(
     env: Mapping[str, str] = os.environ,
     *,
     instrument_keys: Iterable[str] | None = None,
-    trader_id: str = "LIVE-001",
+    trader_id: str = LIVE_TRADER_ID,
     log_level: str = "INFO",
+    timeout_connection: float = 30.0,
 ) -> TradingNodeConfig:
     """A ``TradingNodeConfig`` with a data and an execution client for each of ``venues``
     (``BINANCE-SPOT``, ``BINANCE-FUTURES``, ``BYBIT``, ``OKX``).
 
     ``instrument_keys`` (canonical keys) limits what each client's instrument provider
-    loads (default: everything the adapter lists). Raises :class:`ConfigError` for an
-    unknown venue, an instrument key on a venue not requested, or a missing credential.
+    loads (default: everything the adapter lists). ``timeout_connection``: how long the
+    node waits for its clients to connect. Raises :class:`ConfigError` for an unknown
+    venue, an instrument key on a venue not requested, or missing credentials (one error
+    naming every missing variable).
     """
     wanted = [live_venue(v) for v in dict.fromkeys(venues)]
     if not wanted:
         raise ConfigError("no live venues requested")
+    refusal = venues_refusal_message([live.venue for live in wanted], env)
+    if refusal is not None:
+        raise ConfigError(refusal)
     per_venue: dict[str, list[InstrumentId]] = {}
     for key in instrument_keys or ():
         venue = CanonicalId.parse(key).venue
@@ -367,4 +358,7 @@ def build_live_node_config(
         exec_engine=LiveExecEngineConfig(reconciliation=True),
         data_clients=data_clients,
         exec_clients=exec_clients,
+        timeout_connection=timeout_connection,
+        timeout_portfolio=10.0,
+        timeout_disconnection=10.0,
     )
