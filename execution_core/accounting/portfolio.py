@@ -4,10 +4,18 @@ One account per venue, each opened once with the configured starting cash; the p
 held (netting, per venue instrument, since the first day) and the last price of each. Day
 D opens with the portfolio day D-1 closed with, so a position held overnight is held,
 marked and valued across days, and nothing is charged twice: a fee or a realized PnL
-belongs to the day of its fill. In the base currency (all instruments are linear):
+belongs to the day of its fill. In the reporting currency (USDT, at par with USD):
 
     cash   = Σ accounts' starting cash + realized PnL − fees        (since the first day)
-    equity = cash + Σ quantity × (last price − average entry price)
+    equity = cash + Σ unrealized PnL at the last prices
+
+Linear instruments settle in USDT: their PnL and fees add up as they are. Inverse
+contracts (Deribit ``BTC-USD@INV``) settle in their coin (``accounting/settlement.py``):
+their realized PnL, fees and unrealized PnL are BTC, converted at the instrument's last
+price each time the portfolio is valued. Every account's starting cash is configured in
+the reporting currency; a coin-settled account keeps that collateral at its value (a
+desk hedges its coin collateral), so its equity moves with the coin price only through
+what trading settled in the coin: ``cash = starting + (realized − fees) × price``.
 
 Serialized as ``portfolio.json`` next to a day's backtest results; its SHA-256 is the
 day's data version, so the next day's results depend on it.
@@ -22,6 +30,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from execution_core.accounting.positions import Position
+from execution_core.accounting.settlement import (
+    is_inverse,
+    settlement_currency,
+    to_reporting,
+    unrealized_pnl,
+)
 
 
 def venue_of(instrument_key: str) -> str:
@@ -42,17 +56,30 @@ class Portfolio:
     def starting_cash(self) -> float:
         return sum(self.accounts.values())
 
+    # Sums in the reporting currency; a linear term is the position's own figure, so
+    # linear-only portfolios add up exactly as before inverse contracts were accounted.
     @property
     def cash(self) -> float:
-        return self.starting_cash + self.realized_pnl - sum(p.fees for p in self.positions.values())
+        return self.starting_cash + self.realized_pnl - self.fees
 
     @property
     def realized_pnl(self) -> float:
-        return sum(p.realized_pnl for p in self.positions.values())
+        return sum(self._reporting(k, p.realized_pnl) for k, p in self.positions.items())
+
+    def _reporting(self, key: str, amount: float) -> float:
+        """``amount`` of ``key``'s settlement currency in the reporting currency."""
+        return to_reporting(key, amount, self.marks[key]) if is_inverse(key) else amount
+
+    @property
+    def fees(self) -> float:
+        return sum(self._reporting(k, p.fees) for k, p in self.positions.items())
 
     @property
     def unrealized_pnl(self) -> float:
-        return sum(p.unrealized_pnl(self.marks[k]) for k, p in self.positions.items())
+        return sum(
+            self._reporting(k, unrealized_pnl(k, p, self.marks[k]))
+            for k, p in self.positions.items()
+        )
 
     @property
     def equity(self) -> float:
@@ -66,20 +93,43 @@ class Portfolio:
         opened = replace(self, accounts={**self.accounts, **new})
         return replace(opened, peak_equity=max(self.peak_equity, opened.equity))
 
-    def account_report(self) -> dict[str, dict[str, float]]:
-        """Per venue: starting cash, cash, unrealized PnL and equity."""
-        report = {}
+    def account_report(self) -> dict[str, dict[str, Any]]:
+        """Per venue: starting cash, cash, unrealized PnL and equity (reporting currency);
+        a venue with inverse positions also gets ``coins``: per settlement coin, the cash
+        trading settled in it (realized − fees), its unrealized PnL and the price used."""
+        report: dict[str, dict[str, Any]] = {}
         for venue, starting in sorted(self.accounts.items()):
             held = {k: p for k, p in self.positions.items() if venue_of(k) == venue}
-            cash = starting + sum(p.realized_pnl - p.fees for p in held.values())
-            unrealized = sum(p.unrealized_pnl(self.marks[k]) for k, p in held.items())
+            cash = starting + sum(
+                self._reporting(k, p.realized_pnl - p.fees) for k, p in held.items()
+            )
+            unrealized = sum(
+                self._reporting(k, unrealized_pnl(k, p, self.marks[k])) for k, p in held.items()
+            )
             report[venue] = {
                 "starting_cash": starting,
                 "cash": round(cash, 8),
                 "unrealized_pnl": round(unrealized, 8),
                 "equity": round(cash + unrealized, 8),
             }
+            coins = self._coin_report(held)
+            if coins:
+                report[venue]["coins"] = coins
         return report
+
+    def _coin_report(self, held: dict[str, Position]) -> dict[str, dict[str, Any]]:
+        coins: dict[str, dict[str, Any]] = {}
+        for key, p in sorted(held.items()):
+            if not is_inverse(key):
+                continue
+            coin = coins.setdefault(
+                settlement_currency(key), {"cash": 0.0, "unrealized_pnl": 0.0, "prices": {}}
+            )
+            coin["cash"] = round(coin["cash"] + p.realized_pnl - p.fees, 12)
+            unrealized = unrealized_pnl(key, p, self.marks[key])
+            coin["unrealized_pnl"] = round(coin["unrealized_pnl"] + unrealized, 12)
+            coin["prices"][key] = self.marks[key]
+        return coins
 
     def open_quantities(self) -> dict[str, float]:
         """Instrument key → quantity of the open positions (rounded for reading: 12

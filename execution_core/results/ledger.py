@@ -2,8 +2,12 @@
 
 Marks come from the quotes inside the execution windows (a mid every few seconds and the
 last one of each window), so positions are marked to market between windows at the last
-price seen, without loading the ticks that were skipped. All instruments are linear and
-quoted in the account's base currency (e.g. USDT), so PnL adds up directly.
+price seen, without loading the ticks that were skipped. Fills apply under each
+instrument's own rule (``accounting/settlement.py``): linear instruments in base units with
+PnL in USDT, inverse contracts (``…@INV``) in USD contracts with PnL and fees in their
+coin. Position rows are in the instrument's own units (an inverse row's quantity is USD,
+its PnL BTC); the equity curve is in the reporting currency (coin amounts at the
+instrument's last price, so it moves with an inverse instrument's marks as well).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from execution_core.accounting.portfolio import Portfolio, venue_of
-from execution_core.accounting.positions import Position, apply_fill
+from execution_core.accounting.positions import Position
+from execution_core.accounting.settlement import apply_fill_for, is_inverse, unrealized_pnl
 from execution_core.results.schemas import EQUITY_COLUMNS, POSITION_COLUMNS
 
 MARK_EVERY = dt.timedelta(seconds=10)
@@ -109,17 +114,20 @@ def build_ledger(
         for key, p in sorted(positions.items()):
             position_rows.append(_position_row(opened_at, key, p, last_mark[key]))
         equity_rows.append(_equity_row(opened_at, opening, peak))
-    # cash and realized PnL change only at fills: recomputed there, with Portfolio's own
-    # formulas (so that the last row is exactly the closing portfolio's equity)
+    # cash and realized PnL change only at fills, and at the marks of an inverse
+    # instrument (its coin amounts are valued at its price): recomputed there, with
+    # Portfolio's own formulas (so that the last row is exactly the closing equity)
     book = Portfolio(opening.accounts, positions, last_mark)
     cash, realized = book.cash, book.realized_pnl
     for ts, key, _, signed, price, fee, mark in events.iter_rows():
         if signed is not None:
-            positions[key] = apply_fill(positions.get(key, Position()), signed, price, fee)
+            positions[key] = apply_fill_for(key, positions.get(key, Position()), signed, price, fee)
             last_mark[key] = price  # a fill is the freshest price of its instrument
             cash, realized = book.cash, book.realized_pnl
         else:
             last_mark[key] = mark
+            if key in positions and is_inverse(key):
+                cash, realized = book.cash, book.realized_pnl
         if key in positions:
             position_rows.append(_position_row(ts, key, positions[key], last_mark[key]))
         unrealized = book.unrealized_pnl
@@ -145,7 +153,7 @@ def _position_row(ts: object, key: str, p: Position, mark: float) -> tuple:
         p.quantity,
         p.avg_entry_price,
         p.realized_pnl,
-        p.unrealized_pnl(mark),
+        unrealized_pnl(key, p, mark),
     )
 
 
