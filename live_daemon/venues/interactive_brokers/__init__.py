@@ -10,9 +10,10 @@ the adapter against the stand-in over real sockets (the unmodified ib_async clie
 handshake, startup sync, market and limit orders, fills with commissions, cancel,
 rejections with IB's code, open orders, positions, executions, an order found by orderRef
 and not sent again after a reconnect, a fill made while disconnected told after the
-reconnect, the stand-in process killed and restarted keeping its journal). What they do
+reconnect, the stand-in process killed and restarted keeping its journal, quotes from
+``reqMktData``). What they do
 not: real TWS/IB Gateway (the stand-in follows ib_async's reading of the protocol, not
-captures of TWS's own bytes), partial fills, order modification, market data (not
-implemented), TWS's rules across client ids (master client, orders of other clients).
+captures of TWS's own bytes), partial fills, order modification, market depth, TWS's
+rules across client ids (master client, orders of other clients).
 This ``__init__`` imports nothing, so importing one module does not pull in the others.
 """

@@ -13,8 +13,11 @@
   among the orders IB reported, and never sends an order it finds; the venue's record is
   read back by orderRef (open orders, completed orders, executions).
 
-Known limits: market data is not implemented (:meth:`last_quote` is ``None``); an order
-placed under another client id cannot be canceled by this one (TWS's rule).
+- **market data**: ``reqMktData`` per subscribed key (again after each reconnect);
+  :meth:`last_quote` is the ticker's bid/ask and sizes, ``None`` until both sides came.
+
+Known limit: an order placed under another client id cannot be canceled by this one
+(TWS's rule).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from ib_async import IB, Trade
+from ib_async import IB, Ticker, Trade
 from ib_async import Fill as IBFill
 from ib_async.ib import StartupFetch
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
@@ -100,6 +103,8 @@ class InteractiveBrokersAdapter(ExternalVenueAdapter):
         self._accepted: set[str] = set()
         self._closed: set[str] = set()
         self._fills_told: set[str] = set()
+        self._quote_keys: list[str] = []  # subscribed, kept across reconnects
+        self._tickers: dict[str, Ticker] = {}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -166,6 +171,8 @@ class InteractiveBrokersAdapter(ExternalVenueAdapter):
             self._up.set()
             log.info("ib connected port=%d client_id=%d", cfg.port, cfg.client_id)
             self.tell_connection(True)
+            self._tickers.clear()  # ib_async forgot them with the connection
+            self._subscribe_quotes()
             self._catch_up()
             await self._lost.wait()
             self._up.clear()
@@ -421,10 +428,32 @@ class InteractiveBrokersAdapter(ExternalVenueAdapter):
             out[key] = out.get(key, Decimal(0)) + to_decimal(p.position)
         return {k: v for k, v in out.items() if v}
 
-    # -- market data (not implemented: module docstring) -------------------------------------
+    # -- market data -------------------------------------------------------------------------
 
     async def subscribe_market_data(self, venue_keys: Iterable[str]) -> None:
-        log.warning("ib market_data_not_implemented keys=%s", ",".join(venue_keys))
+        for key in venue_keys:
+            if not self._contracts.contract(key).conId:  # raises if the key is not configured
+                raise ValueError(
+                    f"instrument {key!r}: market data needs its con_id configured "
+                    "(ib_async keys tickers by IB's contract id)"
+                )
+            if key not in self._quote_keys:
+                self._quote_keys.append(key)
+        if self.is_connected():
+            self._subscribe_quotes()
+
+    def _subscribe_quotes(self) -> None:
+        for key in self._quote_keys:
+            if key not in self._tickers:
+                self._tickers[key] = self._ib.reqMktData(self._contracts.contract(key))
 
     def last_quote(self, venue_key: str) -> Quote | None:
-        return None
+        ticker = self._tickers.get(venue_key)
+        if ticker is None:
+            return None
+        values = (ticker.bid, ticker.bidSize, ticker.ask, ticker.askSize)
+        if any(v != v or v <= 0 for v in values):  # NaN or IB's empty -1: no quote yet
+            return None
+        bid, bid_size, ask, ask_size = (to_decimal(v) for v in values)
+        ts = ticker.time or dt.datetime.now(dt.UTC)
+        return bid, bid_size, ask, ask_size, int(ts.timestamp() * 1_000_000_000)

@@ -318,3 +318,19 @@ def account_download_end(account: str) -> bytes:
 
 def account_update_multi_end(req_id: int) -> bytes:
     return frame([74, 1, req_id])
+
+
+BID, ASK = 1, 2
+"""Tick types of ``tickPrice`` (1): bid and ask, each with its size."""
+
+
+def tick_price(req_id: int, tick_type: int, price: Decimal, size: Decimal) -> bytes:
+    """``tickPrice`` (1): version, reqId, tickType, price, size, attribute mask."""
+    return frame([1, 6, req_id, tick_type, price, size, 0])
+
+
+def parse_market_data_request(fields: list[str]) -> tuple[int, dict[str, str]]:
+    """``reqMktData`` (1): version, reqId, the contract (12 fields), …"""
+    if len(fields) < 15:
+        raise ProtocolError(f"reqMktData with {len(fields)} fields, expected at least 15")
+    return int(fields[2]), dict(zip(CONTRACT_FIELDS, fields[3:15], strict=True))

@@ -4,7 +4,9 @@ A connection is the handshake (:mod:`.messages`), then ``startApi`` with the cli
 second connection with an id in use is refused with IB's error 326, as TWS does), answered
 with ``nextValidId`` and ``managedAccounts``; then the requests of the subset: placeOrder,
 cancelOrder, reqOpenOrders, reqAllOpenOrders, reqCompletedOrders, reqExecutions,
-reqPositions, reqIds, reqManagedAccts, reqCurrentTime, and the account requests
+reqPositions, reqIds, reqManagedAccts, reqCurrentTime, reqMktData / cancelMktData (bid and
+ask ``tickPrice`` at the configured price, ``quote_size`` each, again on every
+:meth:`StandInServer.set_price`), and the account requests
 ``IB.connectAsync`` makes at startup (reqAccountUpdates / reqAccountUpdatesMulti, answered
 with their end message only: the stand-in keeps no account values). Anything else is logged
 and ignored, as TWS ignores what it does not know.
@@ -35,6 +37,7 @@ from live_daemon.venues.interactive_brokers.standin.matching import (
     BookOrder,
     Fees,
     Rejection,
+    price_key,
 )
 from live_daemon.venues.interactive_brokers.standin.record import Journal
 
@@ -70,12 +73,15 @@ class StandInServer:
         port: int = 0,
         accounts: tuple[str, ...] = ("DU1234567",),
         fees: Fees | None = None,
+        quote_size: Decimal = Decimal(100),
     ) -> None:
         self.state_dir, self.host, self.port = Path(state_dir), host, port
         self.accounts = accounts
         self._prices, self._fees = dict(prices), fees or Fees()
         self._sessions: dict[int, _Session] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._quotes: dict[tuple[int, int], tuple[_Session, str]] = {}  # (client, reqId)
+        self.quote_size = quote_size
         self._server: asyncio.Server | None = None
         self._journal: Journal | None = None
         self.book = Book(prices={})
@@ -118,6 +124,17 @@ class StandInServer:
         """Move a price (resting limit orders it crosses fill and are reported)."""
         for order, execution in self.book.set_price(key, price, _now()):
             self._report_fill(order, execution)
+        for (_, req_id), (session, quoted) in list(self._quotes.items()):
+            if quoted == key:
+                self._send_quote(session, req_id, key)
+
+    def _send_quote(self, session: _Session, req_id: int, key: str) -> None:
+        price = self.book.prices.get(key)
+        if price is not None:  # bid = ask = the configured price, quote_size each side
+            session.send(
+                m.tick_price(req_id, m.BID, price, self.quote_size),
+                m.tick_price(req_id, m.ASK, price, self.quote_size),
+            )
 
     # -- a connection --------------------------------------------------------------------------
 
@@ -146,6 +163,9 @@ class StandInServer:
         finally:
             if session.client_id is not None and self._sessions.get(session.client_id) is session:
                 del self._sessions[session.client_id]
+            for sub, (owner, _) in list(self._quotes.items()):
+                if owner is session:
+                    del self._quotes[sub]
             self._tasks.discard(task)
             writer.close()
 
@@ -270,10 +290,23 @@ class StandInServer:
     def _current_time(self, session: _Session, fields: list[str]) -> None:
         session.send(m.frame([49, 1, int(_now().timestamp())]))
 
+    def _market_data(self, session: _Session, fields: list[str]) -> None:
+        req_id, contract = m.parse_market_data_request(fields)
+        assert session.client_id is not None
+        key = price_key(contract)
+        self._quotes[(session.client_id, req_id)] = (session, key)
+        self._send_quote(session, req_id, key)
+
+    def _cancel_market_data(self, session: _Session, fields: list[str]) -> None:
+        assert session.client_id is not None
+        self._quotes.pop((session.client_id, int(fields[2])), None)
+
     def _ignore(self, session: _Session, fields: list[str]) -> None:
         return None
 
     _handlers: ClassVar[dict[int, Callable[..., None]]] = {
+        1: _market_data,
+        2: _cancel_market_data,
         3: _place_order,
         4: _cancel_order,
         5: _open_orders,

@@ -37,7 +37,10 @@ def _config(port: int, **kw: object) -> IBAdapterConfig:
     return IBAdapterConfig(
         port=port,
         client_id=7,
-        instruments=[IBInstrument(key=AAPL), IBInstrument(key=ES, exchange="CME", multiplier="50")],
+        instruments=[
+            IBInstrument(key=AAPL, con_id=265598),
+            IBInstrument(key=ES, exchange="CME", multiplier="50"),
+        ],
         connect_timeout_s=5,
         start_timeout_s=20,
         request_timeout_s=5,
@@ -310,3 +313,28 @@ def test_connect_gives_up_saying_what_it_waited_for_and_keeps_trying(tmp_path: P
 
 def _cfg(port: int) -> IBAdapterConfig:
     return _config(port).model_copy(update={"start_timeout_s": 0.3})
+
+
+def test_quotes_come_from_market_data_and_follow_the_price(tmp_path: Path) -> None:
+    async def body() -> None:
+        async with _venue(tmp_path) as (standin, ad, rec):
+            assert ad.last_quote(AAPL) is None
+            await ad.subscribe_market_data([AAPL])
+            await rec.wait("a quote", lambda: ad.last_quote(AAPL) is not None)
+            quote = ad.last_quote(AAPL)
+            assert quote is not None and quote[:4] == (
+                Decimal("190.5"), Decimal(100), Decimal("190.5"), Decimal(100),
+            )  # fmt: skip
+            standin.set_price("AAPL", Decimal("191.25"))
+
+            def moved() -> bool:
+                q = ad.last_quote(AAPL)
+                return q is not None and q[0] == Decimal("191.25")
+
+            await rec.wait("the new quote", moved)
+            with pytest.raises(ValueError, match="not configured"):
+                await ad.subscribe_market_data(["IB:SPOT_PAIR:MSFT-USD"])
+            with pytest.raises(ValueError, match="con_id"):
+                await ad.subscribe_market_data([ES])
+
+    _run(body())
