@@ -112,3 +112,9 @@ def test_exec_details_commission_position_status_error_layouts() -> None:
     assert _decode(m.error(7, 201, "Order rejected - reason: x")) == (
         "error", (7, 201, "Order rejected - reason: x", ""),
     )  # fmt: skip
+
+
+def test_tick_price_layout() -> None:
+    assert _decode(m.tick_price(5, m.ASK, Decimal("190.5"), Decimal(100))) == (
+        "priceSizeTick", (5, 2, 190.5, 100.0),
+    )  # fmt: skip
