@@ -214,6 +214,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def _add_deribit() -> None:
+    # the local Deribit venue: exec-venue deribit start|stop|status|run
+    from live_daemon.venues.deribit.standin.cli import app as deribit_app
+
+    app.add_typer(deribit_app, name="deribit")
+
+
+_add_deribit()
+
+
 def main() -> None:
     app()
 

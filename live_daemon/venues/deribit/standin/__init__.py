@@ -9,6 +9,10 @@
 - :mod:`.ratelimit`: Deribit's credit-based leaky buckets;
 - :mod:`.auth`: sessions, token expiry, client credentials.
 
-Not built yet: the WebSocket server, the replay of ticks into the book, the durable record,
-faults at run time and the ``exec-venue deribit`` command.
+- :mod:`.engine`: the exchange: orders matched and recorded before any reply;
+- :mod:`.record`: the durable record (SQLite), reloaded on start;
+- :mod:`.replay`: a day of quotes from the tick store, wall-clock paced, as the touch;
+- :mod:`.server`: the WebSocket server (methods, subscriptions, heartbeats, rate limits,
+  cancel-on-disconnect, ``standin/set_faults``);
+- :mod:`.process`, :mod:`.cli`: ``exec-venue deribit start|stop|status|run``.
 """
