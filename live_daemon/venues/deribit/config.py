@@ -39,6 +39,9 @@ class CreditLimit(BaseModel):
     max_credits: int = Field(gt=0)
     refill_per_s: float = Field(gt=0)
     cost: int = Field(gt=0)
+    # our bucket stays this many requests below the venue's maximum: a burst our replies
+    # delay reaches a venue bucket that has been full (its refill wasted) meanwhile
+    headroom_requests: int = Field(default=1, ge=0)
 
     @model_validator(mode="after")
     def _one_request_fits(self) -> CreditLimit:
@@ -47,6 +50,12 @@ class CreditLimit(BaseModel):
                 f"cost {self.cost} exceeds max_credits {self.max_credits}: no request could pass"
             )
         return self
+
+    @property
+    def client_max_credits(self) -> int:
+        """The maximum our bucket holds: the venue's, less the headroom (one request at
+        least fits)."""
+        return max(self.cost, self.max_credits - self.headroom_requests * self.cost)
 
     @property
     def burst(self) -> int:

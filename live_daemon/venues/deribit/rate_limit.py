@@ -3,8 +3,9 @@
 Deribit answers a request that finds no credit left with 10028 too_many_requests and closes
 the session, so we never send one: each request first takes its credits from the bucket of
 its class (matching engine or not), waiting for the refill when there are not enough. The
-buckets mirror the venue's (:mod:`.config`); since our bucket is debited before the venue's
-and refills no faster, the venue always has at least the credits we see.
+buckets mirror the venue's (:mod:`.config`): debited before the venue's, refilled no
+faster, and kept ``headroom_requests`` below its maximum, so that a burst delayed on the
+way still finds the credits at the venue.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ class CreditBucket:
     def __init__(self, limit: CreditLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self.limit = limit
         self._clock = clock
-        self._credits = float(limit.max_credits)
+        self._max = float(limit.client_max_credits)
+        self._credits = self._max
         self._at = clock()
         self.taken = 0  # requests that took credits
         self.waited = 0  # requests that had to wait for the refill
@@ -50,7 +52,7 @@ class CreditBucket:
     def _refill(self) -> None:
         now = self._clock()
         gained = (now - self._at) * self.limit.refill_per_s
-        self._credits = min(float(self.limit.max_credits), self._credits + gained)
+        self._credits = min(self._max, self._credits + gained)
         self._at = now
 
     @property
