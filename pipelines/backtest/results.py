@@ -16,6 +16,7 @@ from nautilus_trader.model.events import OrderFilled, OrderSubmitted
 from nautilus_trader.model.orders import Order
 
 from execution_core.accounting.portfolio import Portfolio
+from execution_core.accounting.settlement import is_inverse
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.results.schemas import FILL_COLUMNS, ORDER_COLUMNS, TS
 from pipelines.backtest.strategy import Decision
@@ -177,11 +178,13 @@ def slippage_by(
             continue
         group = row[column]
         count[group] += 1
-        ordered[group] += row["quantity"] * price
+        # an inverse contract's quantity already is its USD notional
+        at = 1.0 if is_inverse(row["instrument_key"]) else price
+        ordered[group] += row["quantity"] * at
         if row["avg_fill_price"] is None:
             continue
         sign = 1.0 if row["side"] == "BUY" else -1.0
-        notional = row["filled_quantity"] * price
+        notional = row["filled_quantity"] * at
         weighted[group] += sign * (row["avg_fill_price"] - price) / price * 1e4 * notional
         filled[group] += notional
     return {
@@ -224,6 +227,18 @@ def decision_record(decision: Decision) -> dict[str, Any]:
     }
 
 
+def _total_fees(fills: pl.DataFrame) -> float:
+    """The day's fees in the reporting currency: a coin fee (inverse contracts) at its
+    fill's price; linear fees as they are."""
+    if not len(fills):
+        return 0.0
+    inverse = fills["instrument_key"].map_elements(is_inverse, return_dtype=pl.Boolean)
+    if not inverse.any():
+        return round(float(fills["fee"].sum()), 8)
+    fees = pl.when(inverse).then(pl.col("fee") * pl.col("price")).otherwise(pl.col("fee"))
+    return round(float(fills.select(fees.sum()).item()), 8)
+
+
 def _iso(ts: object) -> str | None:
     return ts.isoformat() if hasattr(ts, "isoformat") else None
 
@@ -259,7 +274,7 @@ def build_summary(
         "venues": sorted({key.split(":", 1)[0] for key in instruments}),
         "n_orders": len(orders),
         "n_fills": len(fills),
-        "total_fees": round(float(fills["fee"].sum()), 8) if len(fills) else 0.0,
+        "total_fees": _total_fees(fills),
         "realized_pnl": round(realized, 8),
         "opening_equity": round(opening.equity, 8),
         "final_equity": round(closing.equity, 8),

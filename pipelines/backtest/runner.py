@@ -137,7 +137,7 @@ def run_backtest(
     if not signal_list:  # no target change: nothing to execute, the portfolio carries through
         return _results(run_id, [], {}, [], ticks, config, io or {}, [], book)
     specs = [reference.get(key) for key in sorted(venue_keys)]
-    engine, instruments = build_engine(specs, config)
+    engine, instruments = build_engine(specs, config, _coin_prices(specs, ticks))
     try:
         ends = [e.ts_ns + EXECUTION_WINDOW_NS - 1 for e in signal_list]
         data = engine_ticks(ticks, instruments, ends)
@@ -178,6 +178,19 @@ def run_backtest(
     finally:
         gc.unfreeze()
         engine.dispose()
+
+
+def _coin_prices(specs: list, ticks: list[TickWindows]) -> dict[str, float]:
+    """Coin → its first mid among the day's quotes of its inverse contracts (funds the
+    engine's coin balances)."""
+    prices: dict[str, float] = {}
+    inverse = {s.key: s.settlement for s in specs if s.is_inverse}
+    for t in ticks:
+        coin = inverse.get(t.instrument_key)
+        if coin and t.kind is TickKind.QUOTES and not t.frame.is_empty() and coin not in prices:
+            first = t.frame.sort("ts_event").row(0, named=True)
+            prices[coin] = (first["bid_price"] + first["ask_price"]) / 2
+    return prices
 
 
 @dataclass(frozen=True)

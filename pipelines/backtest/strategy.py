@@ -27,12 +27,13 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import ExecAlgorithmId, InstrumentId
 from nautilus_trader.trading.strategy import Strategy
 
+from execution_core.accounting.settlement import is_inverse
 from execution_core.algorithms.params import lots_to_quantity, quantity_to_lots
 from execution_core.errors import ExecutionServicesError
 from execution_core.execution_window import EXECUTION_WINDOW_NS
 from execution_core.instruments.ids import CanonicalId
 from execution_core.orders import Side
-from execution_core.routing.costs import TopOfBook
+from execution_core.routing.costs import TopOfBook, venue_quantity
 from execution_core.routing.router import SmartRouter
 
 
@@ -176,17 +177,24 @@ class SignalExecutionStrategy(Strategy):
             self._try_decide(event)
 
     def _books(self, candidates: list[str]) -> dict[str, TopOfBook]:
+        """The router's books, sizes in base units (an inverse contract's USD sizes are
+        converted at their own prices)."""
         books = {}
         for key in candidates:
             quote = self.cache.quote_tick(self._ids[key])
-            if quote is not None:
-                books[key] = TopOfBook(
-                    bid_price=quote.bid_price.as_double(),
-                    bid_size=quote.bid_size.as_double(),
-                    ask_price=quote.ask_price.as_double(),
-                    ask_size=quote.ask_size.as_double(),
-                    ts_ns=quote.ts_event,
-                )
+            if quote is None:
+                continue
+            levels = (
+                quote.bid_price.as_double(),
+                quote.bid_size.as_double(),
+                quote.ask_price.as_double(),
+                quote.ask_size.as_double(),
+            )
+            if is_inverse(key):
+                spec = self._router.reference.get(key)
+                books[key] = TopOfBook.from_venue_units(spec, *levels, ts_ns=quote.ts_event)
+            else:
+                books[key] = TopOfBook(*levels, ts_ns=quote.ts_event)
         return books
 
     def _candidates(self, signal_key: str) -> list[str]:
@@ -220,13 +228,18 @@ class SignalExecutionStrategy(Strategy):
         decision.venue_key = routed.venue_key
         book = fresh[routed.venue_key]
         decision.decision_price = (book.bid_price + book.ask_price) / 2
-        self._submit(decision)
+        self._submit(decision, book)
 
-    def _submit(self, decision: Decision) -> None:
+    def _submit(self, decision: Decision, book: TopOfBook) -> None:
         event = decision.event
         assert decision.venue_key is not None
         instrument = self.cache.instrument(self._ids[decision.venue_key])
-        lots = quantity_to_lots(event.quantity, float(instrument.size_increment))
+        quantity_in_units = event.quantity  # base units; an inverse contract takes USD
+        if is_inverse(decision.venue_key):
+            spec = self._router.reference.get(decision.venue_key)
+            price = book.touch(event.side)[0]
+            quantity_in_units = float(venue_quantity(spec, event.quantity, price))
+        lots = quantity_to_lots(quantity_in_units, float(instrument.size_increment))
         if lots == 0:
             decision.rejection = (
                 f"quantity {event.quantity} is below the lot size {instrument.size_increment}"
