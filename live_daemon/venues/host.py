@@ -28,6 +28,13 @@ If the record cannot be written the venue stops (exit code 1) rather than trade 
 cannot record. On start it closes in the record the orders that were open when it last
 stopped (a fresh node cannot resume them).
 
+**Live mode** (``VenueHostConfig.mode == "live"``): the node is the real venues'
+(:class:`~live_daemon.venues.nautilus.live_venue.LiveVenueGateway`), keys from the
+environment; before anything else :meth:`VenueHost.run` checks them
+(:func:`~live_daemon.venues.nautilus.credentials.refusal_message`) and, if any is missing,
+logs ``venue_refused`` naming every missing variable and exits 1. Open orders are not
+closed in the record on restart (the real venue still has them).
+
 Quotes are pushed to the daemon when they change (at most :data:`QUOTE_PUSH_SECS` old),
 and the venue's health every :data:`HEALTH_PUSH_SECS`. The frames are listed in
 :mod:`live_daemon.venues.wire`.
@@ -50,6 +57,8 @@ from live_daemon.collector import settle_collector
 from live_daemon.venues.gateway import VenueEvent, VenueEventKind, VenueOrder, VenueOrderRecord
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.journal import ReceivedOrder, VenueJournal
+from live_daemon.venues.nautilus.credentials import refusal_message
+from live_daemon.venues.nautilus.live_venue import LiveVenueGateway
 from live_daemon.venues.nautilus.venue import PaperVenueGateway
 from live_daemon.venues.record_codec import has_separator
 from live_daemon.venues.server import VenueServer
@@ -81,6 +90,17 @@ class VenueHost:
         self.state = "starting"  # starting | ready | failed
         self.failure: str | None = None
         self.server: VenueServer | None = None
+        self.gateway: PaperVenueGateway | LiveVenueGateway
+        if config.mode == "live":
+            self.gateway = LiveVenueGateway(
+                load_reference(),
+                config.instruments,
+                on_event=self._on_node_event,
+                log_level=config.nautilus_log_level,
+                start_timeout_secs=config.start_timeout_secs,
+            )
+            self._init_state()
+            return
         self.gateway = PaperVenueGateway(
             load_reference(),
             open_store(config.ticks_store_url),
@@ -92,6 +112,9 @@ class VenueHost:
             log_level=config.nautilus_log_level,
             start_timeout_secs=config.start_timeout_secs,
         )
+        self._init_state()
+
+    def _init_state(self) -> None:
         self._pending: list[_Pending] = []
         self._pending_ids: set[str] = set()
         self._flush_handle: asyncio.Handle | None = None
@@ -110,9 +133,17 @@ class VenueHost:
         """Serve until :meth:`stop`; the exit code (0 stopped, 1 could not start or could
         not write its record)."""
         self.server = server
-        closed = self.journal.close_open_orders()
-        if closed:
-            log.warning("venue_restart_closed_open_orders count=%d", len(closed))
+        if self.config.mode == "live":
+            refusal = refusal_message(self.config.instruments)
+            if refusal is not None:  # before anything: no node, no connection served
+                self.state, self.failure = "failed", refusal
+                log.error("venue_refused reason=%s", refusal)
+                await server.close()
+                return 1
+        else:  # a fresh paper node cannot resume them; a real venue still has them
+            closed = self.journal.close_open_orders()
+            if closed:
+                log.warning("venue_restart_closed_open_orders count=%d", len(closed))
         serving = asyncio.create_task(server.serve(), name="venue-accept")
         try:
             if not await self._start_node():  # it failed, or was asked to stop meanwhile
@@ -176,6 +207,7 @@ class VenueHost:
     def _hello(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
+            "mode": self.config.mode,
             "state": self.state,
             "instruments": list(self.gateway.instrument_keys),
             "day": self.config.day.isoformat(),
@@ -239,7 +271,7 @@ class VenueHost:
         """A recorded order goes to the node (its events come back through
         :meth:`_on_node_event`); a venue not ready rejects it (recorded too)."""
         if not self.gateway.is_running:
-            reason = f"the paper venue is {self.state}"
+            reason = f"the {self.config.mode} venue is {self.state}"
             event = VenueEvent(
                 VenueEventKind.REJECTED, order.order_id, order.venue_key, {"reason": reason}
             )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -16,6 +17,11 @@ DEFAULT_VENUE_PORT = 8101
 class VenueHostConfig(BaseModel):
     """The paper venue's settings (JSON on its command line when the daemon starts it)."""
 
+    mode: Literal["paper", "live"] = Field(
+        default="paper",
+        description="paper: sandbox venues over replayed ticks; live: the real Binance/Bybit/"
+        "OKX clients, keys from the environment (ticks_store_url, day and speed unused)",
+    )
     ticks_store_url: str
     instruments: list[str] = Field(min_length=1)
     day: dt.date

@@ -88,11 +88,12 @@ class GatewayStrategy(Strategy):
     given to :meth:`forward_order_events` (the order tracker, which registers itself when
     it is made, before the node runs: until then there are no order events)."""
 
-    def __init__(self) -> None:
+    def __init__(self, quotes: tuple[InstrumentId, ...] = ()) -> None:
         super().__init__(
             StrategyConfig(strategy_id=STRATEGY_ID, log_events=False, log_commands=False)
         )
         self._forward_event: Callable[[OrderEvent], None] | None = None
+        self._quote_ids = quotes  # live data clients send only what is subscribed
 
     def forward_order_events(self, handler: Callable[[OrderEvent], None]) -> None:
         """Hand every order event to ``handler`` from now on (on whatever thread
@@ -100,7 +101,10 @@ class GatewayStrategy(Strategy):
         self._forward_event = handler
 
     def on_start(self) -> None:
-        pass  # nothing to subscribe: the gateway reads quotes from the cache
+        # The gateway reads quotes from the cache; the replay client publishes every quote,
+        # a real venue's data client only those subscribed to.
+        for instrument_id in self._quote_ids:
+            self.subscribe_quote_ticks(instrument_id)
 
     def on_stop(self) -> None:
         pass

@@ -58,6 +58,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from nautilus_trader.config import TradingNodeConfig
 from nautilus_trader.execution.algorithm import ExecAlgorithm
 from nautilus_trader.live.node import TradingNode
 
@@ -157,41 +158,13 @@ class PaperVenueGateway:
         self._thread_id = threading.get_ident()
         self._orders.clear()  # a new node knows nothing of a previous one's orders
 
-        # Read the ticks before the node starts: while its clients connect, the kernel
-        # polls with asyncio.sleep(0) and starves worker threads of the GIL.
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paper-load") as pool:
-            streams = await loop.run_in_executor(
-                pool, load_streams, self.ticks_store, self.reference, self.instrument_keys, self.day
-            )
-        no_quotes = [s.key for s in streams if s.kind is TickKind.QUOTES and not len(s.offsets)]
-        if no_quotes:
-            raise VenueError(
-                f"paper venue: no quotes on {self.day} for {', '.join(no_quotes)} in "
-                f"{self.ticks_store.describe('')}: there would be no book to trade against"
-            )
-
-        venues = sorted({i.venue.value for i in self._instrument_ids.values()})
-        config = paper_node_config(
-            replay_client_config(
-                self.instrument_keys,
-                self.day,
-                store=self.ticks_store,
-                reference=self.reference,
-                streams=streams,
-                speed=self.speed,
-                start_offset_secs=self.start_offset_secs,
-            ),
-            venues,
-            log_level=self.log_level,
-            timeout_connection=self.start_timeout_secs,
-        )
+        config, venues = await self._node_config(loop)
         node = new_node(config, loop)
         self._node = node
         try:
-            node.add_data_client_factory(REPLAY_CLIENT_NAME, ReplayDataClientFactory)
-            node.add_exec_client_factory(SANDBOX_FACTORY_NAME, SandboxLiveExecClientFactory)
+            self._add_factories(node)
             node.build()
-            strategy = GatewayStrategy()
+            strategy = self._strategy()
             node.trader.add_strategy(strategy)
             algorithms: dict[str, ExecAlgorithm] = {}
             for algorithm in all_exec_algorithms():
@@ -221,6 +194,48 @@ class PaperVenueGateway:
             self.day,
             self.speed,
         )
+
+    # -- what makes it the paper venue (LiveVenueGateway overrides these) -----------------
+
+    async def _node_config(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> tuple[TradingNodeConfig, list[str]]:
+        """The node's config and its Nautilus venues: sandboxes fed by the replay."""
+        # Read the ticks before the node starts: while its clients connect, the kernel
+        # polls with asyncio.sleep(0) and starves worker threads of the GIL.
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="paper-load") as pool:
+            streams = await loop.run_in_executor(
+                pool, load_streams, self.ticks_store, self.reference, self.instrument_keys, self.day
+            )
+        no_quotes = [s.key for s in streams if s.kind is TickKind.QUOTES and not len(s.offsets)]
+        if no_quotes:
+            raise VenueError(
+                f"paper venue: no quotes on {self.day} for {', '.join(no_quotes)} in "
+                f"{self.ticks_store.describe('')}: there would be no book to trade against"
+            )
+        venues = sorted({i.venue.value for i in self._instrument_ids.values()})
+        config = paper_node_config(
+            replay_client_config(
+                self.instrument_keys,
+                self.day,
+                store=self.ticks_store,
+                reference=self.reference,
+                streams=streams,
+                speed=self.speed,
+                start_offset_secs=self.start_offset_secs,
+            ),
+            venues,
+            log_level=self.log_level,
+            timeout_connection=self.start_timeout_secs,
+        )
+        return config, venues
+
+    def _add_factories(self, node: TradingNode) -> None:
+        node.add_data_client_factory(REPLAY_CLIENT_NAME, ReplayDataClientFactory)
+        node.add_exec_client_factory(SANDBOX_FACTORY_NAME, SandboxLiveExecClientFactory)
+
+    def _strategy(self) -> GatewayStrategy:
+        return GatewayStrategy()  # the replay publishes every quote: nothing to subscribe
 
     async def _wait_ready(self, node: TradingNode, strategy: GatewayStrategy) -> None:
         cache = node.cache
