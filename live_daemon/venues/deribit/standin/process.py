@@ -66,7 +66,7 @@ async def _serve(config: StandinConfig, venue_dir: VenueDir) -> int:
 
     def on_touch(name: str, touch: Touch) -> None:
         exchange.set_touch(name, touch)
-        server.publish_ticker(name)
+        server.publish_market(name)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -23,18 +23,29 @@ from websockets.http11 import Request as HttpRequest
 from websockets.http11 import Response as HttpResponse
 
 from live_daemon.venues.deribit.errors import DeribitErrorCode
-from live_daemon.venues.deribit.messages import Direction, OrderParams, ticker_channel
+from live_daemon.venues.deribit.messages import (
+    Direction,
+    OrderParams,
+    book_channel,
+    ticker_channel,
+)
 from live_daemon.venues.deribit.protocol import ProtocolError, Request, dumps, loads
+from live_daemon.venues.deribit.standin import book
 from live_daemon.venues.deribit.standin.auth import AuthError, Sessions
 from live_daemon.venues.deribit.standin.config import WS_PATH, Faults, StandinConfig
 from live_daemon.venues.deribit.standin.engine import Exchange
 from live_daemon.venues.deribit.standin.matching import OrderReject
+from live_daemon.venues.deribit.standin.model import Touch
 from live_daemon.venues.deribit.standin.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
 VERSION = "1.2.26"
 PUBLIC = frozenset({"public/auth", "public/test", "public/set_heartbeat", "public/subscribe"})
+
+
+def _ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class Failure(Exception):
@@ -63,6 +74,8 @@ class StandinServer:
         self.faults = config.faults.model_copy()
         self.clients: set[_Client] = set()
         self._held: tuple[_Client, str] | None = None  # a notification held back (reorder)
+        self._book_touch: dict[str, Touch] = {}  # the book as last published, per instrument
+        self._change_id: dict[str, int] = dict.fromkeys(exchange.listings, 0)
         self.server: Server | None = None
 
     # -- life --------------------------------------------------------------------------
@@ -143,7 +156,7 @@ class StandinServer:
             self.faults.drop_after_order -= 1
             log.warning("deribit_standin_fault drop_after_order id=%s", request.id)
             return False
-        if self.faults.no_reply > 0:
+        if self.faults.no_reply > 0 and method != "standin/set_faults":
             self.faults.no_reply -= 1
             log.warning("deribit_standin_fault no_reply id=%s method=%s", request.id, method)
             return True
@@ -250,10 +263,16 @@ class StandinServer:
                 continue  # Deribit leaves a channel it does not know out of the reply
             if private and method == "public/subscribe":
                 continue
+            if channel == book_channel(parts[1]):
+                self.publish_market(parts[1])  # the book published up to now, then snapshot it
             client.channels.add(channel)
             done.append(channel)
             if channel == ticker_channel(parts[1]):
                 self._send_later(client, channel, self._ticker(parts[1]))
+            elif channel == book_channel(parts[1]):
+                name = parts[1]
+                data = book.snapshot(name, self._book_touch[name], self._change_id[name], _ms())
+                self._send_later(client, channel, data)
         return done
 
     def _set_faults(self, client: _Client, params: dict[str, Any]) -> dict[str, Any]:
@@ -280,13 +299,26 @@ class StandinServer:
             "state": "open",
         }
 
-    def publish_ticker(self, name: str) -> None:
-        """Push ``ticker.{name}.100ms`` (the replay calls this on a new touch)."""
+    def publish_market(self, name: str) -> None:
+        """Push ``ticker.{name}.100ms`` and the book's change, if any (the replay calls
+        this on a new touch)."""
         channel = ticker_channel(name)
         data = self._ticker(name)
         for client in list(self.clients):
             if channel in client.channels:
                 self._send_later(client, channel, data)
+        touch = self.exchange.touches[name]
+        update = book.change(
+            name, self._book_touch.get(name, Touch()), touch, self._change_id[name], _ms()
+        )
+        self._book_touch[name] = touch
+        if update is None:
+            return
+        self._change_id[name] = update["change_id"]
+        channel = book_channel(name)
+        for client in list(self.clients):
+            if channel in client.channels:
+                self._send_later(client, channel, update)
 
     def notify(self, channel: str, data: Any) -> None:
         """A user.* notification for its subscribers, with the duplicate/reorder faults."""

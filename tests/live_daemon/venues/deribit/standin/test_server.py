@@ -260,3 +260,128 @@ def test_silent_connection_is_closed_after_a_missed_heartbeat(tmp_path: Path) ->
                 await asyncio.wait_for(c.ws.recv(), WAIT)
 
     run(tmp_path, body)
+
+
+def test_book_channel_sends_a_snapshot_then_chained_changes(tmp_path: Path) -> None:
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        channel = "book.BTC-PERPETUAL.100ms"
+        assert await c.ok("public/subscribe", channels=[channel, "book.NOPE.100ms"]) == [channel]
+        venue.exchange.set_touch(
+            "BTC-PERPETUAL",
+            Touch(bid=D("50001"), bid_amount=D(10), ask=D("50000.5"), ask_amount=D(1000)),
+        )
+        venue.publish_market("BTC-PERPETUAL")
+        await asyncio.sleep(0.05)
+        await c.ok("public/test")
+        updates = [
+            m.BookUpdate.model_validate(n["params"]["data"])
+            for n in c.notes
+            if n.get("params", {}).get("channel") == channel
+        ]
+        assert len(updates) == 2 and updates[0].is_snapshot
+        assert updates[1].prev_change_id == updates[0].change_id
+        assert (m.BookAction.new, D("50001"), D(10)) in updates[1].bids
+
+    run(tmp_path, body)
+
+
+def test_duplicated_and_reordered_notifications(tmp_path: Path) -> None:
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        await c.ok("private/subscribe", channels=["user.orders.BTC-PERPETUAL.raw"])
+        await c.ok("standin/set_faults", duplicate_notifications=1)
+        first = await c.ok(
+            "private/buy",
+            instrument_name="BTC-PERPETUAL",
+            amount=10,
+            type="limit",
+            price=40000,
+            label="a",
+        )
+        await c.ok("standin/set_faults", reorder_notifications=1)
+        await c.ok(
+            "private/buy",
+            instrument_name="BTC-PERPETUAL",
+            amount=10,
+            type="limit",
+            price=40000,
+            label="b",
+        )
+        await c.ok("private/cancel", order_id=first["order"]["order_id"])
+        await asyncio.sleep(0.05)
+        await c.ok("public/test")
+        seen = [
+            (n["params"]["data"]["label"], n["params"]["data"]["order_state"])
+            for n in c.notes
+            if n.get("method") == "subscription"
+        ]
+        # "a" twice (duplicated), then the cancel of "a" before "b" was told (held back)
+        assert seen == [("a", "open"), ("a", "open"), ("a", "cancelled"), ("b", "open")]
+
+    run(tmp_path, body)
+
+
+def test_dropped_before_the_order_and_a_reply_that_never_comes(tmp_path: Path) -> None:
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        await c.ok("standin/set_faults", drop_before_order=1)
+        await c.ws.send(
+            p.dumps(
+                p.request(
+                    50,
+                    "private/buy",
+                    {
+                        "instrument_name": "BTC-PERPETUAL",
+                        "amount": 10,
+                        "type": "market",
+                        "label": "never",
+                    },
+                )
+            )
+        )
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(c.ws.recv(), WAIT)
+        c = await client(venue)
+        assert await c.ok("private/get_order_state_by_label", currency="BTC", label="never") == []
+        await c.ok("standin/set_faults", no_reply=1)
+        await c.ws.send(
+            p.dumps(
+                p.request(
+                    51,
+                    "private/buy",
+                    {
+                        "instrument_name": "BTC-PERPETUAL",
+                        "amount": 10,
+                        "type": "market",
+                        "label": "silent",
+                    },
+                )
+            )
+        )
+        (found,) = await c.ok("private/get_order_state_by_label", currency="BTC", label="silent")
+        assert found["order_state"] == "filled"  # handled, only the reply was lost
+        assert not any(n.get("id") == 51 for n in c.notes)
+
+    run(tmp_path, body)
+
+
+def test_cancel_on_disconnect_cancels_open_orders(tmp_path: Path) -> None:
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        assert await c.ok("private/enable_cancel_on_disconnect", scope="connection") == "ok"
+        placed = await c.ok(
+            "private/buy", instrument_name="BTC-PERPETUAL", amount=10, type="limit", price=40000
+        )
+        await c.ws.close()
+        other = await client(venue)
+        for _ in range(100):
+            state = await other.ok("private/get_order_state", order_id=placed["order"]["order_id"])
+            if state["order_state"] == "cancelled":
+                break
+            await asyncio.sleep(0.02)
+        assert (
+            state["order_state"] == "cancelled" and state["cancel_reason"] == "cancel_on_disconnect"
+        )
+
+    run(tmp_path, body)
