@@ -7,6 +7,11 @@ contract in ``pyproject.toml``).
   client's (``ReplayDataClientConfig``, ``replay_client_config``) and the real venues'
   (``build_live_node_config``, ``LiveVenue``, ``live_instrument_id``; credentials from the
   environment).
+- :mod:`~live_daemon.venues.nautilus.credentials`: the environment variables each real
+  venue needs and ``missing_credentials`` (no ``nautilus_trader``: the daemon calls it
+  before launching the venue).
+- :mod:`~live_daemon.venues.nautilus.live_venue`: ``LiveVenueGateway``, the venue process's
+  node in live mode (the real Binance/Bybit/OKX clients; the paper gateway's API).
 - :mod:`~live_daemon.venues.nautilus.data`: ``ReplayDataClient``, the
   ``LiveMarketDataClient`` replaying a day of the tick store in real time;
   :mod:`~live_daemon.venues.nautilus.replay_streams`: the tick streams it plays and their
