@@ -12,8 +12,9 @@ tells what Deribit says through ``emit`` (the events of :mod:`.tracking`).
 - **cancel** finds Deribit's order id (known, or by label) and cancels; an order no longer
   open is not an error;
 - **the record**: order by label (``private/get_order_state_by_label``) with its trades
-  (``private/get_user_trades_by_order``), open orders per instrument (ours: with a label),
-  trades since a time per instrument, positions per currency (signed, Deribit's units).
+  (``private/get_user_trades_by_instrument`` since its creation, filtered to it), open
+  orders per instrument (ours: with a label), trades since a time per instrument,
+  positions per currency (signed, Deribit's units).
 """
 
 from __future__ import annotations
@@ -176,8 +177,14 @@ class DeribitExecution:
         if key is None:
             log.warning("deribit_order_on_unknown_instrument order_id=%s", order_id)
             return None
-        result = await self._read(partial(m.get_user_trades_by_order, order_id=order.order_id))
-        trades = [m.Trade.model_validate(t) for t in _trades_of(result)]
+        # its trades from the instrument's since the order was created: the by-instrument
+        # read every Deribit (and the stand-in) serves, filtered to this order
+        rules = self.instruments[key]
+        trades = [
+            t
+            for t in await self._trades_since(rules.name, order.creation_timestamp)
+            if t.order_id == order.order_id
+        ]
         return order_record(order, key, trades)
 
     async def get_open_orders(self) -> list[VenueOrderRecord]:
@@ -190,33 +197,39 @@ class DeribitExecution:
             records += [order_record(o, key) for o in orders if o.label]
         return records
 
+    async def _trades_since(self, name: str, start_ms: int) -> list[m.Trade]:
+        """Every trade of ``name`` at or after ``start_ms``, paged on ``has_more``."""
+        found: dict[str, m.Trade] = {}
+        page_start = start_ms
+        while True:
+            result = await self._read(
+                partial(
+                    m.get_user_trades_by_instrument_since,
+                    instrument_name=name,
+                    start_timestamp=page_start,
+                    count=_PAGE,
+                )
+            )
+            page = m.UserTrades.model_validate(result)
+            new = [t for t in page.trades if t.trade_id not in found]
+            found.update((t.trade_id, t) for t in new)
+            if not page.has_more or not new:
+                break
+            page_start = page.trades[-1].timestamp
+        return list(found.values())
+
     async def get_fills(self, since: dt.datetime | None) -> list[tuple[str, Fill]]:
         start = 0 if since is None else int(since.timestamp() * 1000)
-        found: dict[str, tuple[int, int, str, Fill]] = {}
+        found: list[tuple[int, int, str, Fill]] = []
         for key, rules in self.instruments.items():
-            page_start = start
-            while True:
-                result = await self._read(
-                    partial(
-                        m.get_user_trades_by_instrument_since,
-                        instrument_name=rules.name,
-                        start_timestamp=page_start,
-                        count=_PAGE,
+            for trade in await self._trades_since(rules.name, start):
+                order_id = trade.label or self.tracker.order_id_of(trade.order_id)
+                if order_id and trade.timestamp >= start:
+                    found.append(
+                        (trade.timestamp, trade.trade_seq or 0, key, fill(trade, order_id))
                     )
-                )
-                page = m.UserTrades.model_validate(result)
-                new = 0
-                for trade in page.trades:
-                    order_id = trade.label or self.tracker.order_id_of(trade.order_id)
-                    if not order_id or trade.trade_id in found:
-                        continue
-                    new += 1
-                    order = (trade.timestamp, trade.trade_seq or 0, key, fill(trade, order_id))
-                    found[trade.trade_id] = order
-                if not page.has_more or not page.trades or new == 0:
-                    break
-                page_start = page.trades[-1].timestamp
-        return [(key, f) for _, _, key, f in sorted(found.values(), key=lambda x: x[:2])]
+        found.sort(key=lambda x: x[:2])
+        return [(key, f) for _, _, key, f in found]
 
     async def get_positions(self) -> dict[str, Decimal]:
         positions: dict[str, Decimal] = {}
@@ -233,10 +246,3 @@ class DeribitExecution:
                     Decimal(0) if position.direction is m.PositionDirection.zero else size
                 )
         return positions
-
-
-def _trades_of(result: Any) -> list[Any]:
-    # get_user_trades_by_order answers a list; accept the {trades: [...]} shape too
-    if isinstance(result, dict):
-        return list(result.get("trades", []))
-    return list(result or [])

@@ -146,6 +146,8 @@ class ScriptedVenue:
         elif method == "private/get_order_state_by_label":
             found = self.orders.get(params["label"])
             await self.reply(ws, rid, [found] if found else [])
+        elif method == "private/get_user_trades_by_instrument":
+            await self.reply(ws, rid, {"trades": [], "has_more": False})
         elif method == "private/get_user_trades_by_order":
             await self.reply(ws, rid, [])
         elif method == "private/cancel":
