@@ -48,8 +48,10 @@ class DemoInstrument(BaseModel):
     venue_offset_bps: float = Field(description="mean premium of this venue over fair, bps")
     offset_wander_bps: float = Field(default=1.0, ge=0, description="stdev of the OU offset")
     latency_ms: float = Field(default=0.0, ge=0, description="lag of this venue behind fair")
-    median_trade_size: float = Field(gt=0, description="median trade size (base units)")
-    median_touch_size: float = Field(gt=0, description="median size at the best bid/ask")
+    median_trade_size: float = Field(
+        gt=0, description="median trade size (venue units: base, USD for inverse contracts)"
+    )
+    median_touch_size: float = Field(gt=0, description="median size at the best bid/ask (ditto)")
 
     @model_validator(mode="after")
     def _check(self) -> DemoInstrument:
@@ -70,6 +72,11 @@ class DemoInstrument(BaseModel):
     def open_key(self) -> str:
         """The venue-open form of the key (``ANY:PERPETUAL:BTC-USDT@LIN``)."""
         return "ANY:" + self.key.split(":", 1)[1]
+
+    @property
+    def is_inverse(self) -> bool:
+        """Sized in USD contracts (``…@INV``): sizes are USD, signals still base units."""
+        return self.key.endswith("@INV")
 
     @property
     def price_decimals(self) -> int:
@@ -157,6 +164,32 @@ def _default_instruments() -> list[DemoInstrument]:
                 )
             )
     return out
+
+
+# Deribit's inverse perpetuals (tick sizes and the 10 USD contract from the instrument
+# reference). Sizes are in Deribit's unit, USD: a median trade of 400 USD (~0.01 BTC), a
+# touch of 60,000 USD. Not in the default day (the paper venue has no Deribit yet):
+# DemoConfig(..., instruments=default_instruments(deribit=True)).
+DERIBIT_BTC = DemoInstrument(
+    key="DERIBIT:PERPETUAL:BTC-USD@INV",
+    asset="BTC",
+    price_increment=0.5,
+    size_increment=10.0,
+    trades_per_day=180_000,
+    quotes_per_day=240_000,
+    spread_ticks=1.2,
+    max_spread_ticks=8,
+    venue_offset_bps=-1.0,
+    latency_ms=40.0,
+    median_trade_size=400.0,
+    median_touch_size=60_000.0,
+)
+
+
+def default_instruments(*, deribit: bool = False) -> list[DemoInstrument]:
+    """The default day's instruments; with ``deribit``, also Deribit's BTC-PERPETUAL
+    (on BTC's fair path; its own ticks derive from its key, so the others are unchanged)."""
+    return _default_instruments() + ([DERIBIT_BTC] if deribit else [])
 
 
 def _default_strategies() -> list[DemoStrategy]:

@@ -37,6 +37,7 @@ _ALGORITHMS: tuple[str | None, ...] = (
 _ALGORITHM_WEIGHTS = (0.15, 0.2, 0.25, 0.2, 0.2)
 _DURATIONS_SEC = (60, 120, 180, 240, 300)
 _FLAT_PROBABILITY = 0.12
+INVERSE_SIGNAL_LOT = 0.001  # base units (0.001 BTC ≈ 43 USD: several 10 USD contracts)
 
 
 def _params(
@@ -60,7 +61,9 @@ def _key_rows(
 ) -> list[tuple[int, str, str, float, str | None, str | None]]:
     listing = config.listing(key)
     asset = listing[0].asset
-    lot = max(inst.size_increment for inst in listing)
+    # targets are base units: an inverse listing (sized in USD) trades them in its own
+    # INVERSE_SIGNAL_LOT steps, converted to USD contracts when an order is sent
+    lot = max(INVERSE_SIGNAL_LOT if inst.is_inverse else inst.size_increment for inst in listing)
     lot_dp = decimals_of(lot)
     max_lots = math.floor(strategy.max_abs_target[asset] / lot + 1e-9)
     min_delta = max(2, max_lots // 10)
