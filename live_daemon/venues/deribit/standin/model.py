@@ -136,7 +136,6 @@ class StandinTrade:
             "reduce_only": self.reduce_only,
             "post_only": self.post_only,
             "matching_id": None,
-            "api": True,
         }
         if self.label:  # Deribit presents the label only when the order has one
             body["label"] = self.label

@@ -26,6 +26,7 @@ from live_daemon.venues.deribit.standin.model import Touch
 from live_daemon.venues.deribit.standin.record import StandinRecord
 from live_daemon.venues.deribit.standin.server import StandinServer
 
+FIXTURES = Path(__file__).resolve().parents[4] / "fixtures" / "deribit"
 WAIT = 10.0  # seconds any single reply may take on a busy machine
 TOUCH = Touch(bid=D("50000"), bid_amount=D(1000), ask=D("50000.5"), ask_amount=D(1000))
 
@@ -383,5 +384,29 @@ def test_cancel_on_disconnect_cancels_open_orders(tmp_path: Path) -> None:
         assert (
             state["order_state"] == "cancelled" and state["cancel_reason"] == "cancel_on_disconnect"
         )
+
+    run(tmp_path, body)
+
+
+def test_order_and_trade_fields_are_those_of_deribits_documented_reply(tmp_path: Path) -> None:
+    documented = p.loads((FIXTURES / "private_sell_response.json").read_text())["result"]
+
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        result = await c.ok(
+            "private/sell",
+            instrument_name="BTC-PERPETUAL",
+            amount=10,
+            type="limit",
+            price=49000,
+            label="x",
+        )
+        assert set(result) == set(documented)
+        assert set(result["order"]) == set(documented["order"])
+        (trade,) = result["trades"]
+        # "label" is Deribit's too: presented only when the order has one (not in this example)
+        assert set(trade) == set(documented["trades"][0]) | {"label"}
+        for key in ("amount", "price", "fee", "timestamp", "trade_seq"):
+            assert type(trade[key]) in (int, D), key  # numbers, as Deribit sends them
 
     run(tmp_path, body)
