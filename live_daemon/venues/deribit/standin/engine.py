@@ -78,6 +78,10 @@ class Exchange:
             params.amount,
             params.price,
         )
+        amount = params.amount
+        if params.reduce_only:
+            held = self.positions.get(listing.name, PositionState())
+            amount = matching.reduce_only_amount(held, direction, amount)
         touch = self.touches[listing.name]
         limit = params.price if params.type is OrderType.limit else None
         tif = params.time_in_force or TimeInForce.good_til_cancelled
@@ -94,7 +98,7 @@ class Exchange:
             instrument_name=listing.name,
             direction=direction,
             order_type=params.type,
-            amount=params.amount,
+            amount=amount,
             price=limit,
             label=params.label or "",
             time_in_force=tif.value,

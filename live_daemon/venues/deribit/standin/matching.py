@@ -74,6 +74,19 @@ def check_order(
     return listing
 
 
+def reduce_only_amount(position: PositionState, direction: Direction, amount: Decimal) -> Decimal:
+    """A reduce-only order's amount: capped to the position it reduces; one that would not
+    reduce it (flat, or the same side) is refused naming ``reduce_only``."""
+    reduces = position.size > 0 if direction is Direction.sell else position.size < 0
+    if not reduces:
+        raise OrderReject(
+            DeribitErrorCode.invalid_arguments,
+            "reduce_only",
+            f"a {direction} would not reduce the position of {position.size}",
+        )
+    return min(amount, abs(position.size))
+
+
 def taker_price(direction: Direction, touch: Touch) -> Decimal | None:
     """The touch an aggressive order takes: buy at the ask, sell at the bid."""
     return touch.ask if direction is Direction.buy else touch.bid

@@ -100,3 +100,13 @@ def test_positions_of_an_inverse_contract() -> None:
     assert m.floating_pnl(flipped, D(50000)) > 0  # short from 60000, price fell: profit
     assert m.floating_pnl(flipped, D(70000)) < 0
     assert m.floating_pnl(flat, D(50000)) == 0
+
+
+def test_reduce_only_is_capped_to_the_position_and_refused_when_it_would_not_reduce() -> None:
+    long = PositionState(size=D(30), average_price=D(50000))
+    assert m.reduce_only_amount(long, Direction.sell, D(50)) == D(30)
+    assert m.reduce_only_amount(long, Direction.sell, D(10)) == D(10)
+    for position, direction in ((long, Direction.buy), (PositionState(), Direction.sell)):
+        with pytest.raises(m.OrderReject) as caught:
+            m.reduce_only_amount(position, direction, D(10))
+        assert caught.value.data["param"] == "reduce_only"

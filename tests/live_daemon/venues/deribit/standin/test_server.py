@@ -19,7 +19,7 @@ from execution_core.instruments.reference import load_reference
 from live_daemon.venues.deribit import messages as m
 from live_daemon.venues.deribit import protocol as p
 from live_daemon.venues.deribit.standin.auth import Sessions
-from live_daemon.venues.deribit.standin.config import WS_PATH, StandinConfig
+from live_daemon.venues.deribit.standin.config import WS_PATH, Bucket, RateLimits, StandinConfig
 from live_daemon.venues.deribit.standin.engine import Exchange
 from live_daemon.venues.deribit.standin.instruments import listings
 from live_daemon.venues.deribit.standin.model import Touch
@@ -59,8 +59,10 @@ class Client:
 
 
 @contextlib.asynccontextmanager
-async def running(tmp_path: Path) -> AsyncIterator[StandinServer]:
-    config = StandinConfig(port=0, state_dir=tmp_path, min_heartbeat_s=0.2, client_secret="s")
+async def running(tmp_path: Path, **settings: Any) -> AsyncIterator[StandinServer]:
+    config = StandinConfig(
+        port=0, state_dir=tmp_path, min_heartbeat_s=0.2, client_secret="s", **settings
+    )
     found = listings(load_reference(), config.instruments)
     record = StandinRecord(tmp_path / "record.sqlite")
     exchange = Exchange(found, record, lambda channel, data: None)
@@ -78,9 +80,9 @@ async def running(tmp_path: Path) -> AsyncIterator[StandinServer]:
 Body = Callable[[StandinServer], Awaitable[None]]
 
 
-def run(tmp_path: Path, body: Body) -> None:
+def run(tmp_path: Path, body: Body, **settings: Any) -> None:
     async def main() -> None:
-        async with running(tmp_path) as venue:
+        async with running(tmp_path, **settings) as venue:
             await asyncio.wait_for(body(venue), 60)
 
     asyncio.run(main())
@@ -410,3 +412,22 @@ def test_order_and_trade_fields_are_those_of_deribits_documented_reply(tmp_path:
             assert type(trade[key]) in (int, D), key  # numbers, as Deribit sends them
 
     run(tmp_path, body)
+
+
+def test_spending_the_order_credits_answers_10028_and_closes(tmp_path: Path) -> None:
+    async def body(venue: StandinServer) -> None:
+        c = await client(venue)
+        for _ in range(2):  # a pool of two orders, refilled far slower than the test runs
+            await c.ok(
+                "private/buy", instrument_name="BTC-PERPETUAL", amount=10, type="limit", price=40000
+            )
+        error = await c.error(
+            "private/buy", instrument_name="BTC-PERPETUAL", amount=10, type="limit", price=40000
+        )
+        assert error.code == 10028
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(c.ws.recv(), WAIT)
+        assert len(venue.exchange.orders) == 2  # the refused one was never taken
+
+    limits = RateLimits(matching_engine=Bucket(cost=1000, capacity=2000, refill_per_s=0.001))
+    run(tmp_path, body, rate_limits=limits)
