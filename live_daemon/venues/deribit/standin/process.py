@@ -65,8 +65,7 @@ async def _serve(config: StandinConfig, venue_dir: VenueDir) -> int:
     server = StandinServer(config, exchange, sessions)
 
     def on_touch(name: str, touch: Touch) -> None:
-        exchange.set_touch(name, touch)
-        server.publish_market(name)
+        exchange.set_touch(name, touch)  # resting orders it crosses fill now
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -80,6 +79,7 @@ async def _serve(config: StandinConfig, venue_dir: VenueDir) -> int:
         return EXIT_REFUSED
     venue_dir.write_pid(config.host, port)
     replaying = loop.create_task(replay(streams, on_touch, config.speed, config.start_offset_secs))
+    publishing = loop.create_task(server.publish_every(config.book_interval_s))
     log.info(
         "deribit_standin_ready port=%d orders=%d trades=%d", port, len(exchange.orders),
         len(exchange.trades),
@@ -87,9 +87,10 @@ async def _serve(config: StandinConfig, venue_dir: VenueDir) -> int:
     try:
         await stop.wait()
     finally:
-        replaying.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await replaying
+        for task in (replaying, publishing):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await server.close()
         record.close()
     return 0

@@ -300,13 +300,9 @@ class StandinServer:
         }
 
     def publish_market(self, name: str) -> None:
-        """Push ``ticker.{name}.100ms`` and the book's change, if any (the replay calls
-        this on a new touch)."""
-        channel = ticker_channel(name)
-        data = self._ticker(name)
-        for client in list(self.clients):
-            if channel in client.channels:
-                self._send_later(client, channel, data)
+        """Push the book's change since it was last published and the ticker, if the touch
+        changed (:meth:`publish_every` calls this each ``book_interval_s``: the 100ms
+        channels)."""
         touch = self.exchange.touches[name]
         update = book.change(
             name, self._book_touch.get(name, Touch()), touch, self._change_id[name], _ms()
@@ -315,10 +311,20 @@ class StandinServer:
         if update is None:
             return
         self._change_id[name] = update["change_id"]
+        ticker, data = ticker_channel(name), self._ticker(name)
         channel = book_channel(name)
         for client in list(self.clients):
             if channel in client.channels:
                 self._send_later(client, channel, update)
+            if ticker in client.channels:
+                self._send_later(client, ticker, data)
+
+    async def publish_every(self, interval: float) -> None:
+        """Run until cancelled: publish every instrument's market each ``interval``."""
+        while True:
+            for name in self.exchange.listings:
+                self.publish_market(name)
+            await asyncio.sleep(interval)
 
     def notify(self, channel: str, data: Any) -> None:
         """A user.* notification for its subscribers, with the duplicate/reorder faults."""

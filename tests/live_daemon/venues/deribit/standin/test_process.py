@@ -123,6 +123,13 @@ def test_killed_and_restarted_process_still_knows_the_order_by_label(tmp_path: P
                 start_seq=1,
             )
             positions = await call("private/get_positions", currency="BTC")
+            await call("public/subscribe", channels=["ticker.ETH-PERPETUAL.100ms"])
+            while True:  # the replayed touch, as the ticker shows it on subscribing
+                frame = p.parse_frame(await asyncio.wait_for(ws.recv(), WAIT))
+                if isinstance(frame, p.Notification):
+                    ticker = m.Ticker.model_validate(frame.params.data)
+                    break
+            assert (ticker.best_bid_price, ticker.best_ask_price) == (D(3000), D("3000.05"))
             await ws.close()
             return found, trades, positions
 
