@@ -393,3 +393,32 @@ def test_connect_gives_up_naming_what_it_waited_for_and_keeps_trying() -> None:
         await adapter.disconnect()
 
     run(body)
+
+
+def test_market_data_subscribed_later_and_a_book_gap_resubscribes() -> None:
+    async def body() -> None:
+        async with ScriptedVenue() as venue:
+            adapter = adapter_for(venue, market_data=False)
+            await adapter.connect()
+            (first,) = venue.methods("private/subscribe")
+            assert not any(c.startswith("book.") for c in first["params"]["channels"])
+            await adapter.subscribe_market_data([KEY])
+            later = venue.methods("private/subscribe")[1]["params"]["channels"]
+            assert later == ["book.BTC-PERPETUAL.100ms", "ticker.BTC-PERPETUAL.100ms"]
+            with pytest.raises(ValueError, match="venue_keys"):
+                await adapter.subscribe_market_data(["DERIBIT:PERPETUAL:ETH-USD@INV"])
+            ws = venue.connections[-1]
+            book = {"instrument_name": "BTC-PERPETUAL", "timestamp": 1, "change_id": 1}
+            await venue.notify(
+                ws, later[0], {**book, "bids": [["new", 100, 5]], "asks": [["new", 101, 5]]}
+            )
+            gap = {**book, "change_id": 5, "prev_change_id": 4, "bids": [], "asks": []}
+            await venue.notify(ws, later[0], gap)
+            await wait_until(
+                lambda: len(venue.methods("private/subscribe")) == 3, "the book resubscription"
+            )
+            assert venue.methods("private/unsubscribe")[0]["params"]["channels"] == [later[0]]
+            assert adapter.last_quote(KEY) == (Decimal(100), 5, Decimal(101), 5, 1_000_000)
+            await adapter.disconnect()
+
+    run(body)
