@@ -2,8 +2,9 @@
 at ``speed`` times the wall clock (the day's gaps kept, wrapping at midnight), becoming the
 touch the exchange matches against (:meth:`~.engine.Exchange.set_touch`).
 
-Sizes in the tick store are in base units (BTC); Deribit's book shows USD, so a size
-becomes ``size * price`` rounded down to whole contracts (at least one). Before the first
+Sizes in the tick store are in the venue's units (the instrument reference's rule: USD for
+Deribit's inverse contracts, as the demo generator writes them), rounded down to whole
+contracts (at least one). Before the first
 replayed quote the touch is the day's quote just before the start (the day's last one when
 starting at 00:00, as if the day before had been the same).
 """
@@ -40,9 +41,9 @@ class QuoteStream:
         bid, bid_size, ask, ask_size = self.rows[index]
         return Touch(
             bid=_on_tick(bid, self.listing.tick_size),
-            bid_amount=to_usd(bid_size, bid, self.listing.contract_size),
+            bid_amount=whole_contracts(bid_size, self.listing.contract_size),
             ask=_on_tick(ask, self.listing.tick_size),
-            ask_amount=to_usd(ask_size, ask, self.listing.contract_size),
+            ask_amount=whole_contracts(ask_size, self.listing.contract_size),
             timestamp=ts_ms,
         )
 
@@ -51,10 +52,9 @@ def _on_tick(price: float, tick: Decimal) -> Decimal:
     return (Decimal(repr(price)) / tick).to_integral_value() * tick
 
 
-def to_usd(size: float, price: float, contract: Decimal) -> Decimal:
-    """A base-unit size as USD in whole contracts, at least one."""
-    contracts = int(Decimal(repr(size)) * Decimal(repr(price)) / contract)
-    return max(contracts, 1) * contract
+def whole_contracts(size: float, contract: Decimal) -> Decimal:
+    """A size in venue units (USD) rounded down to whole contracts, at least one."""
+    return max(int(Decimal(repr(size)) / contract), 1) * contract
 
 
 def load_streams(store: ObjectStore, listings: list[Listing], day: dt.date) -> list[QuoteStream]:

@@ -24,7 +24,7 @@ from execution_core.stores.local import LocalObjectStore
 from execution_core.ticks.writer import write_tick_day
 from live_daemon.venues.deribit import messages as m
 from live_daemon.venues.deribit import protocol as p
-from live_daemon.venues.deribit.standin.replay import due_index, to_usd
+from live_daemon.venues.deribit.standin.replay import due_index, whole_contracts
 from live_daemon.venues.state_dir import VenueDir
 from tests.live_daemon.daemon_process import EXEC_VENUE, free_port
 
@@ -34,20 +34,26 @@ WAIT = 60.0
 
 
 def write_quotes(root: Path) -> str:
-    """One quote a minute all day: BTC 50000/50000.5, ETH 3000/3000.05."""
+    """One quote a minute all day: BTC 50000/50000.5, ETH 3000/3000.05, 1000 USD each."""
     store = LocalObjectStore(root)
     ts = [dt.datetime(2024, 3, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=i) for i in range(1440)]
     for key, bid, ask in ((KEYS[0], 50000.0, 50000.5), (KEYS[1], 3000.0, 3000.05)):
         frame = pl.DataFrame(
-            {"ts_event": ts, "bid_price": bid, "bid_size": 1.0, "ask_price": ask, "ask_size": 1.0}
+            {
+                "ts_event": ts,
+                "bid_price": bid,
+                "bid_size": 1000.0,
+                "ask_price": ask,
+                "ask_size": 1000.0,
+            }
         ).with_columns(pl.col("ts_event").cast(pl.Datetime("ns", "UTC")))
         write_tick_day(store, key, "quotes", DAY, frame)
     return f"file://{root}"
 
 
 def test_sizes_become_whole_contracts_and_rows_come_due_in_order() -> None:
-    assert to_usd(0.001, 50000.0, D(10)) == D(50)
-    assert to_usd(0.00001, 50000.0, D(10)) == D(10)  # at least one contract
+    assert whole_contracts(57.0, D(10)) == D(50)  # USD, the venue's units
+    assert whole_contracts(3.0, D(10)) == D(10)  # at least one contract
     offsets = np.array([0, 10, 20])
     assert [due_index(offsets, n) for n in (0, 9, 10, 25)] == [0, 0, 1, 2]
     assert due_index(np.array([5]), 1) == -1
@@ -130,6 +136,7 @@ def test_killed_and_restarted_process_still_knows_the_order_by_label(tmp_path: P
                     ticker = m.Ticker.model_validate(frame.params.data)
                     break
             assert (ticker.best_bid_price, ticker.best_ask_price) == (D(3000), D("3000.05"))
+            assert ticker.best_ask_amount == D(1000)  # USD as stored, whole 1 USD contracts
             await ws.close()
             return found, trades, positions
 
