@@ -104,18 +104,17 @@ class LiveExecutionOrchestrator:
         """Called by the venue gateway (on the daemon's loop)."""
         self.venue_events.put(event)
 
-    def on_venue_connection(self, connected: bool) -> None:
-        """Called by the venue gateway (on the daemon's loop) when its connection is lost
-        or back. Back: the fills and final states missed meanwhile are settled from the
+    def on_venue_connection(self, connected: bool, venue: str = "paper") -> None:
+        """Called by the venue gateway (on the daemon's loop) when a venue's connection is
+        lost or back. Back: the fills and final states missed meanwhile are settled from the
         venue's record (startup recovery does it for the first connection)."""
         if not self._recovered:
             return
-        task = asyncio.create_task(self._after_connection_change(connected))
+        task = asyncio.create_task(self._after_connection_change(connected, venue))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _after_connection_change(self, connected: bool) -> None:
-        venue = "paper"
+    async def _after_connection_change(self, connected: bool, venue: str) -> None:
         if not connected:
             log.error(
                 "venue_disconnected venue=%s: its orders are rejected until it is back", venue
@@ -199,9 +198,7 @@ class LiveExecutionOrchestrator:
             return OrderStatus.REJECTED, [(EventKind.ROUTED, refused)], None, reason, None
         books = self._books(request)  # also gives the risk book its last prices
         if not books and (unreachable := self._venues_down(request)):
-            reason = (
-                f"VENUE_DOWN: not connected to {', '.join(unreachable)}; try again once it is back"
-            )
+            reason = f"VENUE_DOWN: {'; '.join(unreachable)}; try again once it is back"
             down: dict[str, Any] = {"error": reason, "code": "VENUE_DOWN"}
             return OrderStatus.REJECTED, [(EventKind.ROUTED, down)], None, reason, None
         self._price_held_instruments()
@@ -221,6 +218,7 @@ class LiveExecutionOrchestrator:
                 float(request.quantity),
                 books,
                 time.time_ns(),
+                unavailable=self._unavailable(request),
             )
         except ExecutionServicesError as exc:
             failed = [risk_event, (EventKind.ROUTED, {"error": str(exc), "code": "NO_VENUE"})]
@@ -325,12 +323,21 @@ class LiveExecutionOrchestrator:
         return f"no connected venue supports {refusals[0]}"
 
     def _venues_down(self, request: OrderRequest) -> list[str]:
-        """The venues the order could go to that are not connected now."""
+        """The venues the order could go to that cannot take it now, with the reason."""
+        return [f"{reason} ({key})" for key, reason in self._unavailable(request).items()]
+
+    def _unavailable(self, request: OrderRequest) -> dict[str, str]:
+        """The venues the order could go to that cannot take an order now (not connected,
+        circuit open), with the reason: the routing decision records it."""
         try:
             candidates = self.router.candidates(request.instrument_key)
         except ExecutionServicesError:
-            return []
-        return [spec.key for spec in candidates if not self.gateway.is_connected(spec.key)]
+            return {}
+        return {
+            spec.key: self.gateway.unavailable_reason(spec.key) or "not connected"
+            for spec in candidates
+            if not self.gateway.is_connected(spec.key)
+        }
 
     # --- queries ---------------------------------------------------------------------------
     async def get(self, operation_id: str) -> OrderRecord | None:
@@ -340,7 +347,7 @@ class LiveExecutionOrchestrator:
         record = await self.oms.get(operation_id)
         if record is None or record.status.is_final:
             return record
-        self.gateway.cancel(record.order_id)
+        self.gateway.cancel(record.order_id, record.venue_key)
         return record
 
     async def list_orders(self, **filters: Any) -> list[OrderRecord]:
@@ -356,19 +363,19 @@ class LiveExecutionOrchestrator:
             database = "ok"
         except Exception as exc:
             database = f"error: {exc}"
-        venue = self.gateway.health()
-        # No database: nothing can be recorded (error, 503). No venue: orders are recorded
-        # and rejected, positions and queries still work (degraded).
+        venues = self.gateway.venues_health()
+        # No database: nothing can be recorded (error, 503). A venue down: orders to it are
+        # recorded and rejected, positions and queries still work (degraded).
         status = "error" if database != "ok" else "ok"
         if self.heartbeat is not None and self.heartbeat.ownership.lost_to_another:
             status = "error"
-        if status == "ok" and venue.get("running") is False:
+        if status == "ok" and any(not _is_up(v) for v in venues.values()):
             status = "degraded"
         return {
             "status": status,
             "uptime_s": round(time.monotonic() - self._started, 3),
             "database": database,
-            "venues": {"paper": venue},
+            "venues": venues,
             "instance": None if self.heartbeat is None else self.heartbeat.as_dict(),
             "orders": counts[0],
             "fills": counts[1],
@@ -379,14 +386,15 @@ class LiveExecutionOrchestrator:
         """Settle what is certain, then the venue's record as columns in base units, for a
         reconciliation run to compare with the OMS. A venue that cannot be read is listed
         in ``unreachable`` (with the reason in ``errors``), never reported as empty."""
-        venue = self.gateway.health()
+        venues = self.gateway.venues_health()
         report: dict[str, Any] = {
             "venues": {
-                "paper": {
-                    "connected": bool(venue.get("connected", venue.get("running"))),
+                name: {
+                    "connected": _is_up(venue),
                     "endpoint": venue.get("endpoint"),
-                    "venue_keys": list(self.gateway.instrument_keys),
+                    "venue_keys": list(venue.get("venue_keys", ())),
                 }
+                for name, venue in venues.items()
             },
             "read_at": None,
             "unreachable": [],
@@ -399,10 +407,12 @@ class LiveExecutionOrchestrator:
         try:
             result = await self.reconcile("requested", whole_record=True)
         except VenueError as exc:
-            log.error("reconciliation_venue_unreachable venue=paper error=%s", exc)
-            report.update(unreachable=["paper"], errors={"paper": str(exc)})
+            down = [name for name, venue in venues.items() if not _is_up(venue)] or list(venues)
+            log.error("reconciliation_venue_unreachable venues=%s error=%s", down, exc)
+            report.update(unreachable=down, errors={name: str(exc) for name in down})
             return report
-        await self._record_event("reconciled", "paper", {"settled": len(result.settled)})
+        for name in venues:
+            await self._record_event("reconciled", name, {"settled": len(result.settled)})
         report.update(
             read_at=result.state.read_at.isoformat(),
             settled=[s.as_dict() for s in result.settled],
@@ -422,3 +432,8 @@ class LiveExecutionOrchestrator:
         if resolved:
             log.warning("recovered_in_flight_orders count=%d", len(resolved))
         return resolved
+
+
+def _is_up(venue: dict[str, Any]) -> bool:
+    """A venue's health entry says it is connected (the paper venue also says ``running``)."""
+    return bool(venue.get("connected", venue.get("running")))

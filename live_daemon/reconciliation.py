@@ -119,6 +119,15 @@ class VenueReconciler:
         events, fill_settlements = await self._missing_fills(state)
         settled += fill_settlements
         at_venue = {order.order_id: order for order in state.orders}
+        if whole_record:  # a venue that lists only its open orders: ask for the rest by id
+            unlisted = [
+                r
+                for r in in_flight
+                if r.status is not OrderStatus.RECEIVED and r.order_id not in at_venue
+            ]
+            if unlisted:
+                found = await self._in_flight_records(unlisted)
+                at_venue.update((order.order_id, order) for order in found.orders)
         for record in in_flight:
             if record.status is OrderStatus.RECEIVED:
                 continue

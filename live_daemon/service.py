@@ -33,6 +33,9 @@ from live_daemon.supervision import (
     DatabaseOwnership,
     Heartbeat,
 )
+from live_daemon.venues.composite import CompositeGateway
+from live_daemon.venues.external.factories import build_adapters
+from live_daemon.venues.external.registry import AdapterRegistry
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.process import VenueProcessGateway
 
@@ -100,12 +103,12 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             identity = DaemonIdentity(
                 version=package_version(), api_url=f"http://{settings.host}:{settings.port}"
             )
-            holder_gateway: list[VenueProcessGateway] = []
+            holder_gateway: list[CompositeGateway] = []
             heartbeat = Heartbeat(
                 pool,
                 identity,
                 ownership,
-                venues=lambda: {"paper": holder_gateway[0].health()} if holder_gateway else {},
+                venues=lambda: holder_gateway[0].venues_health() if holder_gateway else {},
                 interval_secs=settings.heartbeat_secs,
             )
             await heartbeat.beat()  # the row exists (and beats) while the venues start
@@ -119,7 +122,7 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             # It listens on venue_host:venue_port and outlives the daemon; the daemon is its
             # client: starts it if nothing listens (venue_autostart), reconnects when the
             # connection is lost, and hears of it through on_venue_connection.
-            gateway = VenueProcessGateway(
+            paper = VenueProcessGateway(
                 VenueHostConfig(
                     ticks_store_url=settings.ticks_store_url,
                     instruments=settings.instruments,
@@ -131,12 +134,21 @@ def build_app(settings: DaemonSettings) -> FastAPI:
                     state_dir=settings.venue_dir,
                 ),
                 on_event=lambda e: orchestrator_box[0].on_venue_event(e),
-                on_connection=lambda up: getattr(
-                    orchestrator_box[0], "on_venue_connection", lambda _: None
-                )(up),
+                on_connection=lambda up: orchestrator_box[0].on_venue_connection(up, "paper"),
                 autostart=settings.venue_autostart,
                 start_timeout_secs=settings.venue_start_timeout_secs,
                 reconnect_max_secs=settings.venue_reconnect_max_secs,
+            )
+            # The external venues' adapters (Deribit, Interactive Brokers), and one gateway
+            # over them and the paper venue (live_daemon.venues.composite).
+            gateway = CompositeGateway(
+                paper,
+                AdapterRegistry(build_adapters(settings)),
+                on_event=lambda e: orchestrator_box[0].on_venue_event(e),
+                on_connection=lambda up, venue: orchestrator_box[0].on_venue_connection(up, venue),
+                breaker_failures=settings.venue_breaker_failures,
+                breaker_cooldown_secs=settings.venue_breaker_cooldown_secs,
+                lookup_secs=settings.venue_lookup_secs,
             )
             holder_gateway.append(gateway)
             risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
@@ -154,7 +166,9 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             )
             orchestrator_box.append(orchestrator)
             app.state.metrics = metrics
-            stack.push_async_callback(gateway.stop)  # the connection; the venue runs on
+            stack.push_async_callback(paper.stop)  # the connection; the venue runs on
+            await paper.start()
+            stack.push_async_callback(gateway.stop)  # the external adapters
             await gateway.start()
             stack.push_async_callback(orchestrator.stop)
             await orchestrator.start()

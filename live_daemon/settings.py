@@ -67,6 +67,20 @@ class DaemonSettings(BaseSettings):
         default=5.0, gt=0, description="the longest pause between two reconnection attempts"
     )
 
+    # --- faults at a venue (external adapters) ------------------------------------------
+    venue_breaker_failures: int = Field(
+        default=5, ge=1, description="consecutive failed calls that open a venue's circuit"
+    )
+    venue_breaker_cooldown_secs: float = Field(
+        default=30.0, gt=0, description="how long an open circuit waits before a probe order"
+    )
+    venue_lookup_secs: float = Field(
+        default=30.0,
+        gt=0,
+        description="how long the daemon keeps asking a venue for an order whose submit got "
+        "no answer (by our id; never sent again) before leaving it to reconciliation",
+    )
+
     # --- supervision --------------------------------------------------------------------
     heartbeat_secs: float = Field(
         default=2.0, gt=0, description="how often the daemon writes its heartbeat row"

@@ -138,14 +138,21 @@ class SmartRouter:
         quantity: float,
         books: Mapping[str, TopOfBook],
         now_ns: int,
+        unavailable: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         """Choose the venue for ``side`` ``quantity`` (base units) of ``instrument_key``.
-        Raises :class:`NoVenueError` if every candidate venue is rejected."""
+        ``unavailable`` maps venue keys that cannot take an order now to the reason (not
+        connected, circuit open), recorded among the rejections. Raises
+        :class:`NoVenueError` if every candidate venue is rejected."""
         side = check_side(side)
         quantity = check_quantity(quantity)
         scores: list[VenueCost] = []
         rejected: list[tuple[str, str]] = []
+        down = unavailable or {}
         for spec in sorted(self.candidates(instrument_key), key=lambda s: s.key):
+            if spec.key in down:
+                rejected.append((spec.key, f"unavailable: {down[spec.key]}"))
+                continue
             result = self._score(spec, side, quantity, books.get(spec.key), now_ns)
             if isinstance(result, str):
                 rejected.append((spec.key, result))

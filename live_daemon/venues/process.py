@@ -127,6 +127,11 @@ class VenueProcessGateway:
             return False
         return venue_key is None or venue_key in self._hello.get("instruments", ())
 
+    def unavailable_reason(self, venue_key: str) -> str | None:
+        if self.is_connected(venue_key):
+            return None
+        return f"not connected to the paper venue at {self.endpoint}"
+
     @property
     def is_running(self) -> bool:
         return self.is_connected()
@@ -160,6 +165,9 @@ class VenueProcessGateway:
             "log": str(self.venue_dir.log),
             "venue": self._venue_health,
         }
+
+    def venues_health(self) -> dict[str, dict[str, Any]]:
+        return {"paper": {**self.health(), "venue_keys": list(self.instrument_keys)}}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -403,7 +411,7 @@ class VenueProcessGateway:
             return
         channel.send(("submit", order))
 
-    def cancel(self, order_id: str) -> None:
+    def cancel(self, order_id: str, venue_key: str | None = None) -> None:
         channel = self._channel
         if not self.is_connected() or channel is None:
             log.warning(

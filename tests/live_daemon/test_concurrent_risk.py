@@ -31,6 +31,12 @@ class _RecordingVenue:
         self.instrument_keys = [BINANCE_BTC]
         self.sent: list[str] = []
 
+    def venues_health(self) -> dict[str, dict[str, Any]]:
+        return {"paper": {**self.health(), "venue_keys": list(self.instrument_keys)}}
+
+    def unavailable_reason(self, venue_key: str) -> str | None:
+        return None if self.is_connected(venue_key) else "not connected"
+
     def is_connected(self, venue_key: str | None = None) -> bool:
         return True
 

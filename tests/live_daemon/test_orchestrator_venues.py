@@ -64,6 +64,12 @@ class _ScriptedVenue:
         return (mid - Decimal("0.1"), Decimal(1000), mid + Decimal("0.1"), Decimal(1000),
                 time.time_ns())  # fmt: skip
 
+    def venues_health(self) -> dict[str, dict[str, Any]]:
+        return {"paper": {**self.health(), "venue_keys": list(self.instrument_keys)}}
+
+    def unavailable_reason(self, venue_key: str) -> str | None:
+        return None if self.is_connected(venue_key) else "not connected"
+
     def is_connected(self, venue_key: str | None = None) -> bool:
         return venue_key not in self.down
 
@@ -162,7 +168,7 @@ def test_orders_for_a_venue_that_is_down_are_rejected_and_any_goes_elsewhere(
             record, _ = await orchestrator.submit(_order("to-binance"))
             assert record.status is OrderStatus.REJECTED
             assert record.rejection_reason is not None
-            assert record.rejection_reason.startswith("VENUE_DOWN: not connected to ")
+            assert record.rejection_reason.startswith("VENUE_DOWN: not connected (")
             assert BINANCE_BTC in record.rejection_reason
             record, _ = await orchestrator.submit(_order("to-any", "ANY:PERPETUAL:BTC-USDT@LIN"))
             assert record.status is OrderStatus.SUBMITTED and record.venue_key == BYBIT_BTC

@@ -82,6 +82,9 @@ class _VenueHealth:
     def health(self) -> dict[str, object]:
         return {"running": self.running}
 
+    def venues_health(self) -> dict[str, dict[str, object]]:
+        return {"paper": self.health()}
+
 
 def test_health_is_degraded_while_the_venue_is_down(oms: UnifiedOrderManager, run) -> None:
     reference = load_reference()

@@ -1,0 +1,19 @@
+"""The external venue adapters a daemon's settings ask for: :func:`build_adapters`.
+
+Each adapter package brings its own config and factory (imported only when configured, so
+a daemon without Deribit never imports the Deribit client)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from live_daemon.venues.external.adapter import ExternalVenueAdapter
+
+if TYPE_CHECKING:
+    from live_daemon.settings import DaemonSettings
+
+
+def build_adapters(settings: DaemonSettings) -> list[ExternalVenueAdapter]:
+    """The adapters of the venues configured in ``settings`` (none by default)."""
+    adapters: list[ExternalVenueAdapter] = []
+    return adapters
