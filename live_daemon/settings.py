@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execution_core.config.loader import load_config
@@ -22,8 +22,38 @@ DEMO_INSTRUMENTS = [
 ]
 
 
+class DeribitVenueSettings(BaseModel):
+    """Deribit, through our adapter (``live_daemon.venues.deribit``). Off while
+    ``instruments`` is empty. In paper mode the adapter trades on the local Deribit venue
+    (``exec-venue deribit``), started by the daemon if nothing listens on ``port``; in live
+    mode on ``url`` with ``DERIBIT_CLIENT_ID`` / ``DERIBIT_CLIENT_SECRET``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruments: list[str] = Field(
+        default_factory=list, description="canonical DERIBIT keys; empty: Deribit is off"
+    )
+    url: str | None = Field(
+        default=None,
+        description="the venue's WebSocket URL; unset: wss://www.deribit.com/ws/api/v2 "
+        "in live mode, the local Deribit venue on 127.0.0.1:port in paper mode",
+    )
+    port: int = Field(default=8102, ge=1, le=65535, description="the local Deribit venue's")
+    state_dir: Path = Field(
+        default=Path("runtime/venues/deribit"),
+        description="the local Deribit venue's record, client secret, pid file and log",
+    )
+    autostart: bool = Field(
+        default=True,
+        description="paper mode: start the local Deribit venue detached if nothing listens "
+        "on its port (it then outlives the daemon)",
+    )
+
+
 class DaemonSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="EXEC_DAEMON_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="EXEC_DAEMON_", env_nested_delimiter="__", extra="forbid"
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8001, ge=1, le=65535)
@@ -66,6 +96,9 @@ class DaemonSettings(BaseSettings):
     venue_reconnect_max_secs: float = Field(
         default=5.0, gt=0, description="the longest pause between two reconnection attempts"
     )
+
+    # --- external venues (our own adapters) ---------------------------------------------
+    deribit: DeribitVenueSettings = Field(default_factory=DeribitVenueSettings)
 
     # --- faults at a venue (external adapters) ------------------------------------------
     venue_breaker_failures: int = Field(
