@@ -4,6 +4,7 @@ config file loaded with ``execution_core.config.load_config`` (``--config``)."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execution_core.config.loader import load_config
 from execution_core.risk.config import RiskLimits
+from live_daemon.venues.interactive_brokers.config import IBInstrument
 
 DEMO_INSTRUMENTS = [
     "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN",
@@ -47,6 +49,39 @@ class DeribitVenueSettings(BaseModel):
         default=True,
         description="paper mode: start the local Deribit venue detached if nothing listens "
         "on its port (it then outlives the daemon)",
+    )
+
+
+class InteractiveBrokersVenueSettings(BaseModel):
+    """Interactive Brokers, through our adapter (``live_daemon.venues.interactive_brokers``)
+    and TWS / IB Gateway on ``host:port``. Off while ``instruments`` is empty. In paper mode
+    the daemon starts the local TWS stand-in (``exec-venue ib``) detached if nothing listens
+    on ``host:port`` (``standin_autostart``); it fills at the fixed ``standin_prices``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    instruments: list[IBInstrument] = Field(
+        default_factory=list,
+        description="IB instruments ({key, exchange, con_id…}); empty: IB is off",
+    )
+    host: str = Field(default="127.0.0.1", description="where TWS / IB Gateway listens")
+    port: int = Field(default=7497, ge=1, le=65535, description="7497 TWS paper, 4002 Gateway")
+    client_id: int = Field(default=1, ge=0, description="the adapter's API client id")
+    account: str = Field(default="", description="empty: the login's only account")
+    standin_autostart: bool = Field(
+        default=True,
+        description="paper mode: start the stand-in detached if nothing listens on "
+        "host:port (it then outlives the daemon)",
+    )
+    standin_dir: Path = Field(
+        default=Path("runtime/venues/ib"),
+        description="the stand-in's journal, lock, pid file and log",
+    )
+    standin_prices: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="the stand-in's fixed prices by its price key: AAPL (stock), "
+        "ES:20250321 (future), AAPL:20250117:150:C (option); an order on an instrument "
+        "without one is rejected (IB error 201)",
     )
 
 
@@ -99,6 +134,9 @@ class DaemonSettings(BaseSettings):
 
     # --- external venues (our own adapters) ---------------------------------------------
     deribit: DeribitVenueSettings = Field(default_factory=DeribitVenueSettings)
+    interactive_brokers: InteractiveBrokersVenueSettings = Field(
+        default_factory=InteractiveBrokersVenueSettings
+    )
 
     # --- faults at a venue (external adapters) ------------------------------------------
     venue_breaker_failures: int = Field(

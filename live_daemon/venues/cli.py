@@ -224,6 +224,16 @@ def _add_deribit() -> None:
 _add_deribit()
 
 
+def _add_ib() -> None:
+    # the local TWS / IB Gateway stand-in: exec-venue ib start|stop|status|run
+    from live_daemon.venues.interactive_brokers.standin.commands import app as ib_app
+
+    app.add_typer(ib_app, name="ib")
+
+
+_add_ib()
+
+
 def main() -> None:
     app()
 

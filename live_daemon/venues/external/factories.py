@@ -16,4 +16,9 @@ if TYPE_CHECKING:
 def build_adapters(settings: DaemonSettings) -> list[ExternalVenueAdapter]:
     """The adapters of the venues configured in ``settings`` (none by default)."""
     adapters: list[ExternalVenueAdapter] = []
+    if settings.interactive_brokers.instruments:
+        from live_daemon.venues.interactive_brokers.factories import build_ib_adapter
+
+        if (ib := build_ib_adapter(settings)) is not None:
+            adapters.append(ib)
     return adapters
