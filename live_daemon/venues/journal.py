@@ -165,7 +165,11 @@ class VenueJournal:
                 f"venue record {path}: schema version {version}, this code knows "
                 f"{SCHEMA_VERSION}; move the file away to start a new record"
             )
-        self._db.executescript(f"BEGIN; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        # IMMEDIATE: take the write lock first (waiting for the busy timeout), so that a
+        # reader opening the record of a running venue never fails to upgrade its lock
+        self._db.executescript(
+            f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+        )
 
     def close(self) -> None:
         self._db.close()
