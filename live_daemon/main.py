@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from live_daemon.settings import load_settings
+from execution_core.errors import ConfigError
+from live_daemon.settings import DaemonMode, load_settings
 
 app = typer.Typer(help="The live execution daemon.", no_args_is_help=False)
 
@@ -17,6 +18,9 @@ app = typer.Typer(help="The live execution daemon.", no_args_is_help=False)
 def run(
     config: Annotated[Path | None, typer.Option(help="JSON config (${ENV} expanded).")] = None,
     port: Annotated[int | None, typer.Option(help="Override the port.")] = None,
+    mode: Annotated[
+        DaemonMode | None, typer.Option(help="Overrides EXEC_DAEMON_MODE and the config.")
+    ] = None,
 ) -> None:
     """Start the daemon; SIGINT/SIGTERM stop it cleanly (orders in flight are resolved on
     the next start)."""
@@ -24,11 +28,16 @@ def run(
     from live_daemon.service import build_app
 
     settings = load_settings(config)
-    if port is not None:
-        settings = settings.model_copy(update={"port": port})
+    overrides = {"port": port, "mode": mode}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level)
+    try:
+        daemon = build_app(settings)
+    except ConfigError as exc:  # e.g. live mode without the venues' keys: say which
+        typer.echo(f"exec-live: {exc}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
-        build_app(settings),
+        daemon,
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 from fastapi import FastAPI
 
+from execution_core.errors import ConfigError
 from execution_core.instruments.ids import instrument_family
 from execution_core.instruments.reference import load_reference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
@@ -72,7 +74,29 @@ async def load_positions(risk_book: RiskBook, store: PositionStore) -> None:
         risk_book.set_position(strategy_id, family, quantity)
 
 
+def refuse_live_without_keys(settings: DaemonSettings) -> None:
+    """Live mode needs every real venue's keys: refuse before anything starts, naming
+    every missing variable (the NautilusTrader venues' and Deribit's)."""
+    if settings.mode != "live":
+        return
+    from live_daemon.venues.deribit.config import CLIENT_ID_ENV, CLIENT_SECRET_ENV
+    from live_daemon.venues.nautilus.credentials import refusal_message
+
+    refusals = [refusal_message(settings.instruments)]
+    if settings.deribit.instruments:
+        missing = [n for n in (CLIENT_ID_ENV, CLIENT_SECRET_ENV) if not os.environ.get(n)]
+        if missing:
+            refusals.append(
+                f"live mode refuses to start: Deribit needs the environment variables "
+                f"{', '.join(missing)}"
+            )
+    if refusal := "; ".join(r for r in refusals if r):
+        log.error("daemon_refused reason=%s", refusal)
+        raise ConfigError(refusal)
+
+
 def build_app(settings: DaemonSettings) -> FastAPI:
+    refuse_live_without_keys(settings)
     holder = _Holder()
     reference = load_reference()
     metrics = Metrics()
@@ -118,7 +142,8 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             oms = UnifiedOrderManager(pool, positions=position_store)
             positions = UnifiedPositionTracker(position_store)
             orchestrator_box: list[LiveExecutionOrchestrator] = []
-            # The paper venue runs in a process of its own (live_daemon.venues.host).
+            # The NautilusTrader venues run in a process of its own (live_daemon.venues.host):
+            # paper sandboxes, or in live mode the real Binance/Bybit/OKX clients.
             # It listens on venue_host:venue_port and outlives the daemon; the daemon is its
             # client: starts it if nothing listens (venue_autostart), reconnects when the
             # connection is lost, and hears of it through on_venue_connection.
@@ -132,6 +157,7 @@ def build_app(settings: DaemonSettings) -> FastAPI:
                     host=settings.venue_host,
                     port=settings.venue_port,
                     state_dir=settings.venue_dir,
+                    mode=settings.mode,
                 ),
                 on_event=lambda e: orchestrator_box[0].on_venue_event(e),
                 on_connection=lambda up: orchestrator_box[0].on_venue_connection(up, "paper"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,14 @@ DEMO_INSTRUMENTS = [
     "BYBIT:PERPETUAL:ETH-USDT@LIN",
     "OKX:PERPETUAL:ETH-USDT@LIN",
 ]
+
+
+class DaemonMode(StrEnum):
+    """paper: the local venues replay the tick store; live: the real venues (keys from
+    the environment; the daemon refuses to start without them)."""
+
+    PAPER = "paper"
+    LIVE = "live"
 
 
 class DeribitVenueSettings(BaseModel):
@@ -95,7 +104,7 @@ class DaemonSettings(BaseSettings):
     token: str = Field(
         default="paper-token", min_length=8, description="bearer token of the order API"
     )
-    mode: str = Field(default="paper", pattern="^(paper|live)$")
+    mode: DaemonMode = DaemonMode.PAPER
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     pg_data_dir: Path = Path("runtime/pg")
     db_pool_size: int = Field(

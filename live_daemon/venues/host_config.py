@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from live_daemon.settings import DaemonMode
 
 DEFAULT_VENUE_PORT = 8101
 
@@ -17,8 +18,8 @@ DEFAULT_VENUE_PORT = 8101
 class VenueHostConfig(BaseModel):
     """The paper venue's settings (JSON on its command line when the daemon starts it)."""
 
-    mode: Literal["paper", "live"] = Field(
-        default="paper",
+    mode: DaemonMode = Field(
+        default=DaemonMode.PAPER,
         description="paper: sandbox venues over replayed ticks; live: the real Binance/Bybit/"
         "OKX clients, keys from the environment (ticks_store_url, day and speed unused)",
     )

@@ -526,6 +526,16 @@ class VenueProcessGateway:
                     "starts one with its own settings"
                 )
             )
+        elif hello.get("mode", "paper") != self.config.mode and self._ready is not None:
+            if not self._ready.done():
+                self._ready.set_exception(
+                    VenueError(
+                        f"the venue at {self.endpoint} (pid {hello.get('pid')}) runs in "
+                        f"{hello.get('mode')} mode, the daemon in {self.config.mode} mode: stop "
+                        f"it (`exec-venue stop --dir {self.venue_dir.path}`) and the daemon "
+                        "starts one in its own mode"
+                    )
+                )
         elif hello.get("day") != self.config.day.isoformat():
             log.warning(
                 "venue_replays_another_day endpoint=%s venue_day=%s daemon_day=%s",

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 def build_adapters(settings: DaemonSettings) -> list[ExternalVenueAdapter]:
     """The adapters of the venues configured in ``settings`` (none by default)."""
     adapters: list[ExternalVenueAdapter] = []
+    if settings.deribit.instruments:
+        from live_daemon.venues.deribit.factories import build_deribit_adapter
+
+        if (deribit := build_deribit_adapter(settings)) is not None:
+            adapters.append(deribit)
     if settings.interactive_brokers.instruments:
         from live_daemon.venues.interactive_brokers.factories import build_ib_adapter
 
