@@ -1,12 +1,26 @@
 """Persistent netting positions (``unified_positions``), one row per strategy and concrete
 instrument (which fixes the venue).
 
-The accounting is :func:`execution_core.accounting.positions.apply_fill`, the one the
-backtests use, run on ``Decimal`` values (it is written with plain arithmetic, so it works
-on Decimals unchanged, and no float enters the live positions). Every change goes through
-:meth:`PositionStore.apply_batch` (one fill is a batch of one): the rows are locked under
-``SELECT ... FOR UPDATE`` in the fill's transaction, moved in memory and written once, so
-concurrent fills on one position serialise.
+The accounting is :func:`execution_core.accounting.settlement.apply_fill_for`, the rule the
+backtest ledger uses, chosen by the position's concrete instrument key:
+
+* linear (``…@LIN``, every other key): :func:`~execution_core.accounting.positions.
+  apply_fill`, run on ``Decimal`` values (it is written with plain arithmetic, so it works
+  on Decimals unchanged, and no float enters a linear position). Quantity in base units,
+  PnL and fees in the quote currency.
+* inverse (``…@INV``, Deribit's ``BTC-PERPETUAL``): :func:`~execution_core.accounting.
+  positions.apply_inverse_fill`. The position's quantity is kept in USD contracts (the
+  venue's and the backtest ledger's unit; what reconciliation reads from the venue), its
+  average entry is the harmonic mean, realized PnL and fees are in the coin (BTC). The OMS
+  hands fills over in base units (BTC), so :meth:`PositionBatch.add` takes a fill back to
+  USD at its own price (``base × price``, the USD the venue traded). That rule is
+  written with float literals (``1.0 / avg``), so it runs on floats, and its results are
+  stored as the shortest decimal of each float (which reads back as the same float): a
+  live inverse position is bit-for-bit what ``apply_fill_for`` gives on the same fills.
+
+Every change goes through :meth:`PositionStore.apply_batch` (one fill is a batch of one):
+the rows are locked under ``SELECT ... FOR UPDATE`` in the fill's transaction, moved in
+memory and written once, so concurrent fills on one position serialise.
 
 :meth:`PositionStore.by_instrument` aggregates across venues per instrument family (the
 venue-free key of :func:`~execution_core.instruments.ids.instrument_family`, kept in the
@@ -26,6 +40,7 @@ import asyncpg
 
 from execution_core.accounting.positions import Position
 from execution_core.accounting.positions import apply_fill as core_apply_fill
+from execution_core.accounting.settlement import apply_fill_for, is_inverse
 from execution_core.instruments.ids import CanonicalId, instrument_family
 
 ZERO = Decimal(0)
@@ -106,9 +121,31 @@ def apply_fill_decimal(
     signed_qty: Decimal,
     price: Decimal,
     fee: Decimal,
+    *,
+    instrument_key: str | None = None,
 ) -> tuple[Decimal, Decimal, Decimal, Decimal]:
     """``execution_core``'s netting accounting on Decimals: ``(quantity, avg_entry_price,
-    realized_pnl, fees)`` after the fill (ValueError on a zero quantity or price ≤ 0)."""
+    realized_pnl, fees)`` after the fill (ValueError on a zero quantity or price ≤ 0).
+
+    ``instrument_key`` chooses the rule (:func:`~execution_core.accounting.settlement.
+    apply_fill_for`); without it the linear rule. Quantities are in the position's unit:
+    USD contracts for an inverse key (see the module docstring)."""
+    if instrument_key is not None and is_inverse(instrument_key):
+        # the inverse rule mixes float literals into its arithmetic: floats in, and each
+        # float out as its shortest decimal (which reads back as the same float)
+        inverse = apply_fill_for(
+            instrument_key,
+            Position(float(quantity), float(avg_entry_price), float(realized_pnl), float(fees)),
+            float(signed_qty),
+            float(price),
+            float(fee),
+        )
+        return (
+            _dec(inverse.quantity),
+            _dec(inverse.avg_entry_price),
+            _dec(inverse.realized_pnl),
+            _dec(inverse.fees),
+        )
     before = Position(
         quantity=cast(float, quantity),
         avg_entry_price=cast(float, avg_entry_price),
@@ -124,6 +161,30 @@ def apply_fill_decimal(
     )
 
 
+def position_quantity(
+    instrument: CanonicalId | str, signed_base: Decimal, price: Decimal
+) -> Decimal:
+    """A fill's signed quantity in the unit its position is kept in: base units (as the OMS
+    has it) for a linear instrument, USD contracts (``base × price``) for an inverse one."""
+    if is_inverse(str(instrument)):
+        return signed_base * price
+    return signed_base
+
+
+def _average_entry(
+    instrument_key: str, legs: builtins.list[dict[str, Any]], weight: Decimal
+) -> Decimal:
+    """The average entry of ``legs`` (all on one side, ``weight`` their summed |quantity|):
+    weighted by quantity; for an inverse family, USD over the coins the legs were entered
+    for (the harmonic mean)."""
+    if not weight:
+        return ZERO
+    if is_inverse(instrument_key):
+        coins = sum((abs(leg["quantity"]) / leg["avg_entry_price"] for leg in legs), ZERO)
+        return weight / coins
+    return sum((abs(leg["quantity"]) * leg["avg_entry_price"] for leg in legs), ZERO) / weight
+
+
 def _row_key(key: tuple[str, CanonicalId]) -> tuple[str, str]:
     return key[0], str(key[1])
 
@@ -132,7 +193,7 @@ def _row_key(key: tuple[str, CanonicalId]) -> tuple[str, str]:
 class _PendingFill:
     strategy_id: str
     instrument: CanonicalId
-    signed_qty: Decimal
+    signed_qty: Decimal  # in the position's unit (USD contracts for an inverse instrument)
     price: Decimal
     fee: Decimal
 
@@ -154,11 +215,12 @@ class PositionBatch:
         price: Decimal,
         fee: Decimal = ZERO,
     ) -> None:
-        """As :meth:`PositionStore.apply_fill`'s arguments."""
+        """As :meth:`PositionStore.apply_fill`'s arguments (``signed_qty`` in base units;
+        kept in USD contracts for an inverse instrument, see :func:`position_quantity`)."""
         concrete = resolve_instrument(instrument_key, venue_key)
-        self.fills.append(
-            _PendingFill(strategy_id, concrete, _dec(signed_qty), _dec(price), _dec(fee))
-        )
+        price = _dec(price)
+        quantity = position_quantity(concrete, _dec(signed_qty), price)
+        self.fills.append(_PendingFill(strategy_id, concrete, quantity, price, _dec(fee)))
 
 
 class PositionStore:
@@ -178,7 +240,8 @@ class PositionStore:
         *,
         conn: asyncpg.Connection | None = None,
     ) -> dict[str, Any]:
-        """Apply a fill (``signed_qty`` > 0 buys, < 0 sells) and return the new position:
+        """Apply a fill (``signed_qty`` > 0 buys, < 0 sells, in base units as the OMS keeps
+        fills; ``fee`` in the settlement currency) and return the new position:
         :meth:`apply_batch` with one fill (one arithmetic path for every position change).
 
         See :func:`resolve_instrument` for ``instrument_key`` / ``venue_key``. With
@@ -229,7 +292,9 @@ class PositionStore:
         }  # fmt: skip
         for fill in batch.fills:
             key = (fill.strategy_id, str(fill.instrument))
-            state[key] = apply_fill_decimal(*state[key], fill.signed_qty, fill.price, fill.fee)
+            state[key] = apply_fill_decimal(
+                *state[key], fill.signed_qty, fill.price, fill.fee, instrument_key=key[1]
+            )
         await conn.executemany(_UPDATE_SQL, [(s, i, *values) for (s, i), values in state.items()])
         return len(state)
 
@@ -256,7 +321,9 @@ class PositionStore:
         per canonical, venue-less instrument.
 
         Each item: ``canonical_key``, ``quantity`` (net), ``avg_entry_price`` (weighted
-        over the legs on the net side; 0 when flat), ``realized_pnl``, ``fees``,
+        over the legs on the net side: by quantity, or for an inverse instrument the
+        harmonic mean, as :func:`~execution_core.accounting.positions.apply_inverse_fill`
+        averages; 0 when flat), ``realized_pnl``, ``fees``,
         ``venues`` ``{venue: quantity}``, ``strategies`` ``{strategy_id: quantity}``,
         ``instruments`` (the concrete keys).
         """
@@ -269,12 +336,7 @@ class PositionStore:
             net = sum((leg["quantity"] for leg in legs), ZERO)
             same_side = [leg for leg in legs if net and leg["quantity"] * net > 0]
             weight = sum((abs(leg["quantity"]) for leg in same_side), ZERO)
-            avg = (
-                sum((abs(leg["quantity"]) * leg["avg_entry_price"] for leg in same_side), ZERO)
-                / weight
-                if weight
-                else ZERO
-            )
+            avg = _average_entry(legs[0]["instrument_key"], same_side, weight)
             venues: dict[str, Decimal] = defaultdict(lambda: ZERO)
             strategies: dict[str, Decimal] = defaultdict(lambda: ZERO)
             for leg in legs:
