@@ -168,8 +168,8 @@ def _default_instruments() -> list[DemoInstrument]:
 
 # Deribit's inverse perpetuals (tick sizes and the 10 USD contract from the instrument
 # reference). Sizes are in Deribit's unit, USD: a median trade of 400 USD (~0.01 BTC), a
-# touch of 60,000 USD. Not in the default day (the paper venue has no Deribit yet):
-# DemoConfig(..., instruments=default_instruments(deribit=True)).
+# touch of 60,000 USD. In the default day, for the local Deribit venue of paper mode;
+# default_instruments(deribit=False) leaves it out.
 DERIBIT_BTC = DemoInstrument(
     key="DERIBIT:PERPETUAL:BTC-USD@INV",
     asset="BTC",
@@ -186,9 +186,10 @@ DERIBIT_BTC = DemoInstrument(
 )
 
 
-def default_instruments(*, deribit: bool = False) -> list[DemoInstrument]:
-    """The default day's instruments; with ``deribit``, also Deribit's BTC-PERPETUAL
-    (on BTC's fair path; its own ticks derive from its key, so the others are unchanged)."""
+def default_instruments(*, deribit: bool = True) -> list[DemoInstrument]:
+    """The default day's instruments: the USDT perpetuals and (``deribit``) Deribit's
+    BTC-PERPETUAL (on BTC's fair path; its own ticks derive from its key, so the others
+    are the same with or without it)."""
     return _default_instruments() + ([DERIBIT_BTC] if deribit else [])
 
 
@@ -217,7 +218,7 @@ class DemoConfig(BaseModel):
     seed: int = 7
     ticks_scale: float = Field(default=1.0, gt=0, description="multiplies all event counts")
     assets: dict[str, DemoAsset] = Field(default_factory=lambda: dict(DEFAULT_ASSETS))
-    instruments: list[DemoInstrument] = Field(default_factory=_default_instruments)
+    instruments: list[DemoInstrument] = Field(default_factory=default_instruments)
     strategies: list[DemoStrategy] = Field(default_factory=_default_strategies)
 
     @model_validator(mode="after")

@@ -42,7 +42,7 @@ def test_the_demo_instrument_matches_the_reference() -> None:
     assert spec.is_inverse and DERIBIT_BTC.is_inverse
     assert Decimal(repr(DERIBIT_BTC.price_increment)) == spec.price_increment
     assert Decimal(repr(DERIBIT_BTC.size_increment)) == spec.size_increment
-    assert DERIBIT not in {i.key for i in DemoConfig(date=DATE).instruments}  # default as was
+    assert DERIBIT in {i.key for i in DemoConfig(date=DATE).instruments}  # in the default day
 
 
 def test_sizes_are_usd_in_whole_contracts_and_prices_on_the_tick(

@@ -56,15 +56,16 @@ def _changes(signals: pl.DataFrame) -> pl.DataFrame:
 # --- defaults and determinism ---------------------------------------------------------------
 
 
-def test_default_config_describes_six_venues_and_3_to_4_million_ticks() -> None:
+def test_default_config_describes_seven_instruments_and_4_to_5_million_ticks() -> None:
     config = DemoConfig(date=DATE)
     keys = [inst.key for inst in config.instruments]
-    assert len(keys) == 6
+    assert len(keys) == 7
     for venue in ("BINANCE-FUTURES", "BYBIT", "OKX"):
         for asset in ("BTC", "ETH"):
             assert f"{venue}:PERPETUAL:{asset}-USDT@LIN" in keys
+    assert "DERIBIT:PERPETUAL:BTC-USD@INV" in keys
     total = sum(sum(config.scaled_counts(inst)) for inst in config.instruments)
-    assert 3_000_000 <= total <= 4_000_000
+    assert 4_000_000 <= total <= 5_000_000
     busiest = max(config.instruments, key=lambda inst: inst.trades_per_day)
     assert busiest.key == "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"
     assert {s.strategy_id for s in config.strategies} == {"momentum-btc-v1", "meanrev-eth-v2"}
@@ -113,7 +114,7 @@ def test_iterating_one_instrument_at_a_time_matches_the_whole_day(
     assert only.quotes.equals(day.quotes[key])
     assert [item.key for item in iter_demo_instruments(config)] == list(day.trades)
     with pytest.raises(KeyError):
-        list(iter_demo_instruments(config, keys=["DERIBIT:PERPETUAL:BTC-USD@INV"]))
+        list(iter_demo_instruments(config, keys=["DERIBIT:PERPETUAL:ETH-USD@INV"]))
 
 
 # --- contracts ------------------------------------------------------------------------------

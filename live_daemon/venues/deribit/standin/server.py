@@ -289,7 +289,9 @@ class StandinServer:
         touch = self.exchange.touches[name]
         return {
             "instrument_name": name,
-            "timestamp": touch.timestamp or time.time_ns() // 1_000_000,
+            # the time of this ticker: the venue's own ticker carries mark and index prices
+            # that move all the time, so it is published each interval, touch changed or not
+            "timestamp": _ms(),
             "best_bid_price": touch.bid,
             "best_bid_amount": touch.bid_amount,
             "best_ask_price": touch.ask,
@@ -300,23 +302,23 @@ class StandinServer:
         }
 
     def publish_market(self, name: str) -> None:
-        """Push the book's change since it was last published and the ticker, if the touch
+        """Push the ticker, and the book's change since it was last published if the touch
         changed (:meth:`publish_every` calls this each ``book_interval_s``: the 100ms
-        channels)."""
+        channels; Deribit's ticker moves with its mark price, its book only with orders)."""
         touch = self.exchange.touches[name]
         update = book.change(
             name, self._book_touch.get(name, Touch()), touch, self._change_id[name], _ms()
         )
         self._book_touch[name] = touch
-        if update is None:
-            return
-        self._change_id[name] = update["change_id"]
-        ticker, data = ticker_channel(name), self._ticker(name)
+        if update is not None:
+            self._change_id[name] = update["change_id"]
+        ticker = ticker_channel(name)
+        data = self._ticker(name) if touch.mid is not None else None
         channel = book_channel(name)
         for client in list(self.clients):
-            if channel in client.channels:
+            if update is not None and channel in client.channels:
                 self._send_later(client, channel, update)
-            if ticker in client.channels:
+            if data is not None and ticker in client.channels:
                 self._send_later(client, ticker, data)
 
     async def publish_every(self, interval: float) -> None:
