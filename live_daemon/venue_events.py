@@ -165,6 +165,9 @@ class VenueEventConsumer:
                 elif event.kind in CLOSING_KINDS:
                     await flush()
                     effects.extend(await self._close(event, conn))
+                elif event.kind == VenueEventKind.COMPLETED:
+                    await flush()
+                    effects.extend(await self._complete(event, conn))
             await flush()
             if self.oms.positions is not None:
                 await self.oms.positions.apply_batch(conn, positions)
@@ -176,6 +179,18 @@ class VenueEventConsumer:
         spec = self.reference.get(event.venue_key)
         quantity = spec.base_quantity(event.fill.quantity, event.fill.price)
         return replace(event.fill, quantity=quantity)
+
+    async def _complete(self, event: VenueEvent, conn: Any) -> list[Effect]:
+        """The venue filled its order in full: the order is FILLED, also when its fills in
+        base units add up to less than it asked (the remainder, below one of the venue's
+        contracts, was rounded away before the send and never traded)."""
+        current = await self.oms.get_order(event.order_id, with_fills=False, conn=conn)
+        if current is not None and not current.status.is_final and current.filled_quantity > 0:
+            detail = {**event.detail, "unsent": str(current.quantity - current.filled_quantity)}
+            await self.oms.transition(
+                event.order_id, OrderStatus.FILLED, EventKind.FILLED, detail, conn=conn
+            )
+        return [partial(self.risk_book.on_order_closed, event.order_id)]
 
     async def _close(self, event: VenueEvent, conn: Any) -> list[Effect]:
         """A cancel or a rejection: the order's final status, unless it already has one."""

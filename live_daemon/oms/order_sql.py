@@ -183,6 +183,7 @@ _FILL_MOVES_ORDER = """    UPDATE unified_orders o
         ),
         status = CASE
             WHEN o.filled_quantity + f.quantity >= o.quantity THEN 'FILLED'
+            WHEN o.status = 'FILLED' THEN 'FILLED'  -- the venue said it is over (completed)
             WHEN o.status = 'CANCELED' THEN 'CANCELED'
             ELSE 'PARTIALLY_FILLED'
         END,

@@ -316,14 +316,16 @@ class CompositeGateway:
 
 def record_events(record: VenueOrderRecord) -> list[VenueEvent]:
     """The events that bring the OMS to what the venue's record says of an order: accepted,
-    each fill, and the closing state (FILLED follows from the fills)."""
+    each fill, and the closing state (``completed`` for a venue order filled in full)."""
     key = record.venue_key
     events = [VenueEvent(VenueEventKind.ACCEPTED, record.order_id, key, {"from_record": True})]
     events += [
         VenueEvent(VenueEventKind.FILLED, record.order_id, key, {"trade_id": f.fill_id}, f)
         for f in record.fills
     ]
-    if record.status in ("CANCELED", "REJECTED"):
+    if record.status == "FILLED":
+        events.append(VenueEvent(VenueEventKind.COMPLETED, record.order_id, key, {}))
+    elif record.status in ("CANCELED", "REJECTED"):
         kind = VenueEventKind(record.status.lower())
         events.append(
             VenueEvent(

@@ -47,6 +47,10 @@ class VenueEventKind(StrEnum):
     FILLED = "filled"
     CANCELED = "canceled"
     REJECTED = "rejected"
+    # the venue's order is filled in full, after its fills' events: an order the daemon
+    # sent rounded down onto the venue's contract grid (Deribit's USD contracts) is over
+    # although its fills, in base units, add up to a little less than it asked for
+    COMPLETED = "completed"
 
 
 CLOSING_KINDS = (VenueEventKind.CANCELED, VenueEventKind.REJECTED)

@@ -86,6 +86,49 @@ class _VenueHealth:
         return {"paper": self.health()}
 
 
+DERIBIT_BTC = "DERIBIT:PERPETUAL:BTC-USD@INV"
+
+
+def test_an_order_sent_rounded_down_is_filled_when_its_venue_completes_it(
+    oms: UnifiedOrderManager, positions: PositionStore, run
+) -> None:
+    """0.02 BTC at 43,257 is 865.14 USD, sent as 86 contracts of 10 USD: its one fill of
+    860 USD is 0.019881… BTC, and only the venue's ``completed`` ends the order (found on
+    the paper daemon: the order stayed PARTIALLY_FILLED for ever)."""
+    reference = load_reference()
+    book = RiskBook()
+    orchestrator = LiveExecutionOrchestrator(
+        oms, UnifiedPositionTracker(positions), PreTradeRiskEngine(RiskLimits(), reference),
+        book, SmartRouter(reference), None, reference, Metrics(),
+    )  # fmt: skip
+
+    async def body() -> None:
+        orchestrator.venue_events.start()
+        ids = []
+        for operation_id in ("OP-DONE", "OP-OPEN"):
+            record, _ = await oms.record_decided(
+                request(operation_id, instrument_key=DERIBIT_BTC, quantity=Decimal("0.02"),
+                        exec_algorithm="NORMAL", exec_algorithm_params={}),
+                OrderStatus.SUBMITTED, [(EventKind.ROUTED, {})], venue_key=DERIBIT_BTC,
+            )  # fmt: skip
+            ids.append(record.order_id)
+        for order_id, completed in zip(ids, (True, False), strict=True):
+            usd = fill(order_id, f"T-{order_id}", "860", "43257", fee_currency="BTC")
+            orchestrator.on_venue_event(VenueEvent("accepted", order_id, DERIBIT_BTC, {}))
+            orchestrator.on_venue_event(VenueEvent("filled", order_id, DERIBIT_BTC, fill=usd))
+            if completed:
+                orchestrator.on_venue_event(VenueEvent("completed", order_id, DERIBIT_BTC, {}))
+        await orchestrator.stop()
+        done, still_open = [await oms.get_order(order_id) for order_id in ids]
+        assert done is not None and done.status is OrderStatus.FILLED
+        assert done.filled_quantity == Decimal(860) / Decimal(43257)
+        last = (await oms.events(ids[0]))[-1]
+        assert last["kind"] == "filled" and Decimal(last["detail"]["unsent"]) > 0
+        assert still_open is not None and still_open.status is OrderStatus.PARTIALLY_FILLED
+
+    run(body())
+
+
 def test_health_is_degraded_while_the_venue_is_down(oms: UnifiedOrderManager, run) -> None:
     reference = load_reference()
     venue = _VenueHealth(running=True)

@@ -9,7 +9,11 @@ story of them per order, by our id (the ``label``):
   included (a fill implies acceptance);
 - ``filled`` once per trade (by ``trade_id``, however often it is told);
 - ``canceled`` / ``rejected`` once, final; an order never moves backwards (an ``open``
-  notification after ``filled`` or ``cancelled`` changes nothing).
+  notification after ``filled`` or ``cancelled`` changes nothing);
+- ``completed`` once, after the ``filled`` events of trades that add up to the order's
+  amount: the venue's order is filled in full (the daemon rounds a BTC quantity down to
+  whole USD contracts, so the OMS learns from this, not from its own sum, that nothing more
+  will fill).
 
 Orders without a label are not ours and are ignored. Plain logic, no I/O.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from live_daemon.venues.deribit import messages as m
 from live_daemon.venues.deribit.orders import fill
@@ -44,6 +49,9 @@ class TrackedOrder:
     rank: int = 0
     accepted: bool = False
     trade_ids: set[str] = field(default_factory=set)
+    amount: Decimal | None = None  # what the venue has of the order (USD for inverse)
+    traded: Decimal = Decimal(0)  # the sum of its trades told so far
+    completed: bool = False
 
 
 class OrderTracker:
@@ -103,6 +111,8 @@ class OrderTracker:
         state = order.order_state
         if state is not m.OrderState.rejected:
             self._accept(tracked, events)
+        tracked.amount = order.amount
+        self._complete_if_traded(tracked, events)
         rank = _RANK[state]
         if rank <= tracked.rank:
             if rank < tracked.rank:
@@ -145,7 +155,15 @@ class OrderTracker:
                 fill(trade, tracked.order_id),
             )
         )
+        tracked.traded += trade.amount
+        self._complete_if_traded(tracked, events)
         return events
+
+    def _complete_if_traded(self, tracked: TrackedOrder, events: list[VenueEvent]) -> None:
+        if tracked.completed or tracked.amount is None or tracked.traded < tracked.amount:
+            return
+        tracked.completed = True
+        events.append(self._event(VenueEventKind.COMPLETED, tracked, amount=str(tracked.amount)))
 
     def rejected(self, order_id: str, venue_key: str, reason: str, code: int | None) -> VenueEvent:
         """The ``rejected`` event of an order refused before or at the send."""

@@ -325,7 +325,7 @@ def test_duplicated_and_out_of_order_notifications() -> None:
                 },
             )
             await wait_until(lambda: adapter.last_quote(KEY) is not None, "the ticker")
-            assert rec.kinds("n-1") == ["accepted", "filled"]
+            assert rec.kinds("n-1") == ["accepted", "filled", "completed"]
             fill = rec.events[1].fill
             assert fill is not None and fill.fill_id == "T-1" and fill.quantity == 100
             assert fill.liquidity_side == "TAKER" and fill.fee_currency == "BTC"

@@ -79,7 +79,7 @@ def test_market_order_fills_once_and_the_record_agrees(tmp_path: Path) -> None:
             await adapter.connect()
             await adapter.submit_order(market("s-1"))
             await asyncio.sleep(0.2)  # let any user.* notification arrive: none may add events
-            assert [e.kind.value for e in events] == ["accepted", "filled"]
+            assert [e.kind.value for e in events] == ["accepted", "filled", "completed"]
             record = await adapter.get_order_state("s-1")
             assert record is not None and record.status == "FILLED"
             assert [f.fill_id for f in record.fills] == [events[1].detail["trade_id"]]
@@ -166,7 +166,7 @@ def test_duplicated_and_reordered_notifications_of_a_resting_order(tmp_path: Pat
             assert record is not None and record.status == "FILLED"
             await wait_until(lambda: len(events) >= 2, "the fill notification")
             await adapter.get_positions()  # a round trip: any duplicate has arrived by now
-            assert [e.kind.value for e in events] == ["accepted", "filled"]
+            assert [e.kind.value for e in events] == ["accepted", "filled", "completed"]
             assert events[1].fill is not None and events[1].fill.liquidity_side == "MAKER"
             tracker = adapter.execution.tracker
             assert tracker.duplicates_ignored >= 1 and tracker.stale_ignored >= 1  # faults hit

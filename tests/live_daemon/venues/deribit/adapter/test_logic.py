@@ -63,10 +63,30 @@ def test_tracker_dedupes_trades_and_never_moves_backwards() -> None:
     ):
         events = tracker.on_trade(msg) if isinstance(msg, m.Trade) else tracker.on_order(msg)
         kinds += [e.kind.value for e in events]
-    assert kinds == ["accepted", "filled", "filled"]
+    # the trades add up to the order's 100: completed, once, after the last fill
+    assert kinds == ["accepted", "filled", "filled", "completed"]
     assert tracker.duplicates_ignored == 1 and tracker.stale_ignored == 1
     unlabelled = order("", "open", oid="BTC-77")
     assert tracker.on_order(m.Order.model_validate(unlabelled)) == []  # not ours
+
+
+def test_tracker_completes_an_order_once_its_trades_add_up_to_its_amount() -> None:
+    tracker = OrderTracker(lambda name: KEY if name == "BTC-PERPETUAL" else None)
+
+    def kinds(msg: dict, is_trade: bool) -> list[str]:
+        if is_trade:
+            return [e.kind.value for e in tracker.on_trade(m.Trade.model_validate(msg))]
+        return [e.kind.value for e in tracker.on_order(m.Order.model_validate(msg))]
+
+    # trades before the order's own notification (its amount unknown yet): no completion
+    assert kinds(trade("o1", "T1", amount=60), True) == ["accepted", "filled"]
+    assert kinds(trade("o1", "T2", amount=40), True) == ["filled"]
+    # the order tells its amount (100): the trades told add up to it
+    assert kinds(order("o1", "filled", filled=100), False) == ["completed"]
+    assert kinds(order("o1", "filled", filled=100), False) == []  # once
+    # a part-filled order is not completed
+    assert kinds(order("o2", "open", oid="BTC-2"), False) == ["accepted"]
+    assert kinds(trade("o2", "T3", oid="BTC-2", amount=50), True) == ["filled"]
 
 
 def test_book_chain_and_gap() -> None:
