@@ -179,7 +179,7 @@ async def _serve(
 def start(
     host: Host = None, port: Port = None, state_dir: Dir = None, price: Prices = None,
     account: Account = None, log_level: LogLevel = "INFO",
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to listen.")] = 30.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to listen.")] = 120.0,
 ) -> None:  # fmt: skip
     """Launch the stand-in detached and wait until it listens."""
     from live_daemon.venues.launch import log_tail
@@ -218,7 +218,7 @@ def status(state_dir: Dir = None) -> None:
 @app.command()
 def stop(
     state_dir: Dir = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 30.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 120.0,
 ) -> None:
     """SIGTERM the stand-in on --dir and wait until it has stopped."""
     from live_daemon.venues.cli import stop as stop_venue
