@@ -265,3 +265,34 @@ def test_an_unreachable_venue_settles_nothing(oms: UnifiedOrderManager, run) -> 
             await orchestrator.stop()
 
     run(body())
+
+
+DERIBIT_BTC = "DERIBIT:PERPETUAL:BTC-USD@INV"
+
+
+def test_an_order_below_one_contract_of_its_venue_is_rejected_before_it_leaves(
+    oms: UnifiedOrderManager, run
+) -> None:
+    """At 1,000 USD per BTC, 0.005 BTC is 5 USD: less than one 10 USD Deribit contract
+    (the risk check names the quantity and Deribit's minimum in BTC); 0.05 BTC goes."""
+
+    async def body() -> None:
+        venue = _ScriptedVenue([DERIBIT_BTC])
+        orchestrator = _orchestrator(oms, venue)
+        await orchestrator.start()
+        try:
+            record, _ = await orchestrator.submit(_order("tiny", DERIBIT_BTC, "0.005"))
+            assert record.status is OrderStatus.REJECTED
+            assert record.rejection_reason is not None
+            assert record.rejection_reason == (
+                "INSTRUMENT_QUANTITY_MIN: quantity 0.005 is below the minimum 0.01 (base "
+                f"units) of {DERIBIT_BTC}"
+            )
+            assert venue.sent == []
+            record, _ = await orchestrator.submit(_order("enough", DERIBIT_BTC, "0.05"))
+            assert record.status is OrderStatus.SUBMITTED, record.rejection_reason
+            assert venue.sent == [(record.order_id, DERIBIT_BTC)]
+        finally:
+            await orchestrator.stop()
+
+    run(body())
