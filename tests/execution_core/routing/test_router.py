@@ -362,3 +362,18 @@ def test_as_dict_is_json_serialisable(router: SmartRouter) -> None:
     assert record["rejected"] == [
         {"venue_key": BYBIT, "reason": "stale book: quote age 6000.000 ms > max_book_age_ms 5000"}
     ]
+
+
+def test_an_unavailable_venue_is_skipped_with_its_reason_and_any_goes_to_the_next_best(
+    router: SmartRouter,
+) -> None:
+    # Binance is the cheapest (5 bps, 20 ms) but its circuit is open: the next best is OKX
+    reason = "circuit open after 5 consecutive failures (last: timeout); next probe in 30.0 s"
+    decision = router.route("ANY:PERPETUAL:BTC-USDT@LIN", "BUY", 0.5, _all_books(), NOW,
+                            unavailable={BINANCE: reason})  # fmt: skip
+    assert decision.venue_key == OKX
+    assert decision.rejected == ((BINANCE, f"unavailable: {reason}"),)
+    assert BINANCE not in {score.venue_key for score in decision.scores}
+    with pytest.raises(NoVenueError, match="unavailable: not connected"):
+        router.route(BINANCE, "BUY", 0.5, _all_books(), NOW,
+                     unavailable={BINANCE: "not connected"})  # fmt: skip
