@@ -8,7 +8,9 @@ It replays the demo day that ``exec-services demo`` wrote to ``runtime/store/tic
 OMS is the embedded PostgreSQL in ``runtime/pg`` (or ``DATABASE_URL``). The daemon starts
 the paper venue (``exec-venue paper``, its record in ``runtime/venues/paper``), which
 outlives it by design; the demo stops it at the end (``exec-venue stop``), unless it was
-running before the demo began.
+running before the demo began. The same goes for the local Deribit venue (``exec-venue
+deribit``, its record in ``runtime/venues/deribit``): the daemon trades Deribit's inverse
+BTC perpetual through our own adapter (JSON-RPC over WebSocket).
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ ORDERS = [
     ("VWAP", "ANY:PERPETUAL:ETH-USDT@LIN", "SELL", "0.6", {"duration_sec": 6, "max_slices": 4}),
     ("ICEBERG", "BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN", "BUY", "0.02",
      {"display_quantity": "0.005", "duration_sec": 30}),
+    # Deribit's inverse perpetual, on the local Deribit venue (JSON-RPC over WebSocket):
+    # 0.03 BTC goes as whole 10 USD contracts
+    ("NORMAL", "DERIBIT:PERPETUAL:BTC-USD@INV", "BUY", "0.03", {}),
 ]  # fmt: skip
+DERIBIT_INSTRUMENTS = '["DERIBIT:PERPETUAL:BTC-USD@INV"]'
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -62,12 +68,12 @@ def _final(client: httpx.Client, operation_id: str, timeout: float = 60) -> dict
     return body
 
 
-def _stop_venue(venue_dir: Path) -> None:
-    """``exec-venue stop`` on the venue the daemon started."""
-    stop = [str(Path(sys.executable).parent / "exec-venue"), "stop", "--dir", str(venue_dir)]
+def _stop_venue(venue_dir: Path, *kind: str) -> None:
+    """``exec-venue [deribit] stop`` on a venue the daemon started."""
+    stop = [str(Path(sys.executable).parent / "exec-venue"), *kind, "stop", "--dir", str(venue_dir)]
     code = subprocess.run(stop, check=False).returncode
     if code != 0:
-        print(f"the paper venue on {venue_dir} did not stop (exit code {code})")  # noqa: T201
+        print(f"the venue on {venue_dir} did not stop (exit code {code})")  # noqa: T201
 
 
 def _reconcile() -> int:
@@ -82,15 +88,22 @@ def main() -> None:
     from live_daemon.settings import load_settings
     from live_daemon.venues.state_dir import VenueDir
 
+    # the daemon trades Deribit too, on the local Deribit venue it starts
+    env = {"EXEC_DAEMON_DERIBIT__INSTRUMENTS": DERIBIT_INSTRUMENTS, **os.environ}
     settings = load_settings()
     venue_dir = settings.venue_dir
+    deribit_dir = settings.deribit.state_dir
     venue_was_running = VenueDir(venue_dir.resolve()).running_pid() is not None
+    deribit_was_running = VenueDir(deribit_dir.resolve()).running_pid() is not None
     # the daemon's own log (every request, the venue's start) goes to a file, named at the
     # end: what the demo prints is the orders, their fills, the positions and the breaks
     DAEMON_LOG.parent.mkdir(parents=True, exist_ok=True)
     log_file = DAEMON_LOG.open("ab")
     daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "exec-live")], stdout=log_file, stderr=subprocess.STDOUT
+        [str(Path(sys.executable).parent / "exec-live")],
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     try:
         # the daemon waits for its venue (venue_start_timeout_secs), then for PostgreSQL
@@ -99,17 +112,17 @@ def main() -> None:
         run = uuid.uuid4().hex[:8]
         headers = {"Authorization": f"Bearer {TOKEN}"}
         with httpx.Client(base_url=URL, headers=headers, timeout=10) as client:
-            for algo, key, side, quantity, params in ORDERS:
+            for n, (algo, key, side, quantity, params) in enumerate(ORDERS):
                 body = {
-                    "operation_id": f"demo-{run}-{algo}", "instrument_key": key, "side": side,
+                    "operation_id": f"demo-{run}-{n}-{algo}", "instrument_key": key, "side": side,
                     "quantity": quantity, "price": None, "order_type": "MARKET",
                     "strategy_id": "demo-live", "exec_algorithm": algo,
                     "exec_algorithm_params": params,
                 }  # fmt: skip
                 response = client.post("/api/orders", json=body)
                 response.raise_for_status()
-            for algo, *_ in ORDERS:
-                order = _final(client, f"demo-{run}-{algo}")
+            for n, (algo, *_) in enumerate(ORDERS):
+                order = _final(client, f"demo-{run}-{n}-{algo}")
                 fills = [(f["quantity"], f["price"], f["fee"]) for f in order["fills"]]
                 print(  # noqa: T201
                     f"{algo:8} {order['status']:9} {order['venue']}"
@@ -131,8 +144,13 @@ def main() -> None:
         print(f"daemon stopped ({'cleanly' if code in (0, -15) else f'exit code {code}'})")  # noqa: T201
         if not venue_was_running:
             _stop_venue(venue_dir)
+        if not deribit_was_running:
+            _stop_venue(deribit_dir, "deribit")
         log_file.close()
-        print(f"logs: the daemon's in {DAEMON_LOG}, the venue's in {venue_dir / 'venue.log'}")  # noqa: T201
+        print(  # noqa: T201
+            f"logs: the daemon's in {DAEMON_LOG}, the venues' in {venue_dir / 'venue.log'} "
+            f"and {deribit_dir / 'venue.log'}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -113,6 +113,7 @@ class VenueReconciler:
         in_flight = await self.oms.in_flight(include_received=True)  # before the venue read
         if whole_record:
             state = await self.gateway.venue_state()  # raises if the venue cannot be read
+            state = await self._with_unlisted_external_orders(state)
         else:
             state = await self._in_flight_records(in_flight)
         settled = await self._close_never_sent(in_flight)
@@ -174,6 +175,20 @@ class VenueReconciler:
             records.extend(a for a in answers if a is not None)
         fills = [(record.venue_key, fill) for record in records for fill in record.fills]
         return VenueState(read_at=read_at, orders=records, fills=fills, positions={})
+
+    async def _with_unlisted_external_orders(self, state: VenueState) -> VenueState:
+        """A venue reached through an external adapter lists its open orders only (Deribit's
+        ``get_open_orders_by_instrument``): the OMS's other orders there (the latest
+        :data:`~live_daemon.oms.orders.MAX_LIST_LIMIT`) are asked for by id, so that a
+        filled or cancelled order is compared, not reported missing at the venue."""
+        listed = {order.order_id for order in state.orders}
+        unlisted = [i for i in await self.oms.external_order_ids() if i not in listed]
+        records: list[VenueOrderRecord] = []
+        for start in range(0, len(unlisted), RECORD_REQUESTS_AT_ONCE):
+            chunk = unlisted[start : start + RECORD_REQUESTS_AT_ONCE]
+            answers = await asyncio.gather(*(self.gateway.order_record(o) for o in chunk))
+            records.extend(replace(a, fills=()) for a in answers if a is not None)
+        return replace(state, orders=[*state.orders, *records]) if records else state
 
     async def _close_never_sent(self, in_flight: list[OrderRecord]) -> list[Settlement]:
         settled = []

@@ -248,6 +248,10 @@ IN_FLIGHT_SQL = (
     f"SELECT {O_COLS}, {fills_of('o')} FROM unified_orders o "
     "WHERE o.status = ANY($1::text[]) ORDER BY o.created_at, o.order_id"
 )
+EXTERNAL_ORDER_IDS_SQL = (
+    "SELECT order_id FROM unified_orders WHERE venue_type = 'EXTERNAL_SDK' "
+    "ORDER BY created_at DESC LIMIT $1"
+)
 APPEND_EVENT_SQL = "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)"
 EVENTS_SQL = (
     "SELECT event_id, order_id, ts, kind, detail FROM order_events "

@@ -49,6 +49,7 @@ from live_daemon.oms.order_sql import (
     COUNT_SQL,
     COUNTS_SQL,
     EVENTS_SQL,
+    EXTERNAL_ORDER_IDS_SQL,
     FINAL_STATUSES,
     GET_BY_OPERATION_SQL,
     GET_BY_ORDER_SQL,
@@ -350,6 +351,12 @@ class UnifiedOrderManager:
             statuses.append(OrderStatus.RECEIVED.value)
         rows = await self.pool.fetch(IN_FLIGHT_SQL, statuses)
         return [record_from_row(row) for row in rows]
+
+    async def external_order_ids(self, limit: int = MAX_LIST_LIMIT) -> builtins.list[str]:
+        """The latest ``limit`` orders routed to a venue through an external adapter (whose
+        record lists only its open orders), newest first."""
+        rows = await self.pool.fetch(EXTERNAL_ORDER_IDS_SQL, limit)
+        return [row["order_id"] for row in rows]
 
     async def append_event(
         self,

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from execution_core.accounting.settlement import is_inverse
+from execution_core.instruments.reference import load_reference
 from pipelines.reconciliation.frames import QUANTITY, OmsSnapshot, VenueRecord
 from pipelines.reconciliation.schema import BREAK_COLUMNS, BREAK_SCHEMA_POLARS
 
@@ -237,8 +239,10 @@ def fill_breaks(
 
 
 def signed_fills(oms_fills: pl.DataFrame, oms_orders: pl.DataFrame) -> pl.DataFrame:
-    """The OMS fills with ``signed`` (+quantity for a BUY, −quantity for a SELL)."""
-    return oms_fills.join(
+    """The OMS fills with ``signed`` (+quantity for a BUY, −quantity for a SELL), in the
+    unit of the OMS's positions: base units, but USD contracts for an inverse instrument
+    (:func:`inverse_fills_in_contracts`)."""
+    fills = oms_fills.join(
         oms_orders.select("order_id", "side"), on="order_id", how="left"
     ).with_columns(
         signed=pl.when(pl.col("side") == "SELL")
@@ -246,6 +250,25 @@ def signed_fills(oms_fills: pl.DataFrame, oms_orders: pl.DataFrame) -> pl.DataFr
         .otherwise(pl.col("quantity"))
         .cast(QUANTITY)
     )
+    return inverse_fills_in_contracts(fills)
+
+
+def inverse_fills_in_contracts(fills: pl.DataFrame) -> pl.DataFrame:
+    """An inverse fill (Deribit ``…@INV``) is a whole number of the venue's USD contracts
+    that the OMS stores in base units (USD ÷ price): ``signed`` goes back to USD, on the
+    instrument's size grid (what removes the division's last-digit noise), as the OMS's
+    inverse positions are kept."""
+    keys = [k for k in fills["venue_key"].drop_nulls().unique().to_list() if is_inverse(k)]
+    if not keys:
+        return fills
+    inverse = fills.filter(pl.col("venue_key").is_in(keys))
+    reference = load_reference()
+    usd = []
+    for key, signed, price in inverse.select("venue_key", "signed", "price").iter_rows():
+        grid = reference.get(key).size_increment
+        usd.append((signed * price / grid).to_integral_value() * grid)
+    in_usd = inverse.with_columns(signed=pl.Series(usd, dtype=QUANTITY))
+    return pl.concat([fills.filter(~pl.col("venue_key").is_in(keys)), in_usd])
 
 
 def _by_key(frame: pl.DataFrame, column: str, name: str) -> pl.DataFrame:

@@ -265,6 +265,30 @@ def test_oms_positions_that_disagree_with_the_oms_fills() -> None:
     )
 
 
+DERIBIT_BTC = "DERIBIT:PERPETUAL:BTC-USD@INV"
+
+
+def test_inverse_positions_are_in_usd_contracts_and_so_are_their_fills() -> None:
+    """The OMS keeps a Deribit position in USD contracts but its fills in BTC (860 USD at
+    43,257 is 0.019881175… BTC): the fills go back to contracts before they are summed
+    (found on the paper daemon: every Deribit position was a break)."""
+    btc = "0.019881175301107335"  # 860 / 43257, as the OMS stores it (18 digits)
+    fills = oms_fills(
+        oms_fill("f1", "b", venue_key=DERIBIT_BTC, quantity=btc, price="43257"),
+        oms_fill("f2", "s", venue_key=DERIBIT_BTC, quantity="0.001", price="40000"),
+    )
+    positions = oms_positions(("s1", DERIBIT_BTC, "820"))  # 860 bought, 40 sold
+    assert position_case(positions, venue_positions((DERIBIT_BTC, "820")), fills).is_empty()
+    breaks = position_case(oms_positions(("s1", DERIBIT_BTC, "830")), venue_positions(), fills)
+    assert rows(breaks, "break_type", "venue_key", "oms_value", "venue_value") == [
+        ("position_mismatch", DERIBIT_BTC, "830", "0"),
+        ("position_mismatch", DERIBIT_BTC, "830", None),
+    ]
+    assert (
+        breaks["detail"][1] == "OMS positions vs the OMS's own fills: the signed fills sum to 820"
+    )
+
+
 # --- the whole set ------------------------------------------------------------------------
 
 
