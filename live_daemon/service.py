@@ -7,12 +7,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from fastapi import FastAPI
 
+from execution_core.accounting.settlement import is_inverse
 from execution_core.errors import ConfigError
 from execution_core.instruments.ids import instrument_family
 from execution_core.instruments.reference import load_reference
@@ -64,12 +66,22 @@ class _Deferred:
         return getattr(self._holder.orchestrator, name)
 
 
+def base_units(row: Mapping[str, Any]) -> Decimal:
+    """A stored position in the risk book's base units: an inverse one is kept in USD
+    contracts, worth ``USD ÷ average entry`` coins as held (the harmonic average entry
+    makes this the sum of what its fills bought)."""
+    quantity = Decimal(row["quantity"])
+    if not is_inverse(row["instrument_key"]) or not quantity:
+        return quantity
+    return quantity / Decimal(row["avg_entry_price"])
+
+
 async def load_positions(risk_book: RiskBook, store: PositionStore) -> None:
     """Start the risk book from the persisted positions, summed over venues."""
     totals: dict[tuple[str, str], Decimal] = {}
     for row in await store.all():
         key = (row["strategy_id"], instrument_family(row["instrument_key"]))
-        totals[key] = totals.get(key, Decimal(0)) + Decimal(row["quantity"])
+        totals[key] = totals.get(key, Decimal(0)) + base_units(row)
     for (strategy_id, family), quantity in totals.items():
         risk_book.set_position(strategy_id, family, quantity)
 

@@ -296,3 +296,24 @@ def test_an_order_below_one_contract_of_its_venue_is_rejected_before_it_leaves(
             await orchestrator.stop()
 
     run(body())
+
+
+def test_a_restarted_daemon_loads_an_inverse_position_in_coins(
+    positions: PositionStore, run
+) -> None:
+    """The OMS keeps a Deribit position in USD contracts; the risk book counts coins: 1,000
+    USD bought at 50,000 and 1,000 at 40,000 hold 0.02 + 0.025 = 0.045 BTC (loading the
+    2,000 USD as 2,000 BTC would reject every later order)."""
+
+    async def body() -> None:
+        for btc, price in (("0.02", 50_000), ("0.025", 40_000)):
+            await positions.apply_fill(
+                "s1", DERIBIT_BTC, DERIBIT_BTC, Decimal(btc), Decimal(price), 0
+            )
+        (row,) = await positions.all()
+        assert Decimal(row["quantity"]) == 2000
+        book = RiskBook()
+        await load_positions(book, positions)
+        assert abs(book.position("s1", DERIBIT_BTC) - Decimal("0.045")) < Decimal("1e-12")
+
+    run(body())
