@@ -79,11 +79,14 @@ def base_units(row: Mapping[str, Any]) -> Decimal:
 async def load_positions(risk_book: RiskBook, store: PositionStore) -> None:
     """Start the risk book from the persisted positions, summed over venues."""
     totals: dict[tuple[str, str], Decimal] = {}
+    contracts: dict[tuple[str, str], Decimal] = {}  # inverse families' USD contracts
     for row in await store.all():
         key = (row["strategy_id"], instrument_family(row["instrument_key"]))
         totals[key] = totals.get(key, Decimal(0)) + base_units(row)
+        if is_inverse(row["instrument_key"]):
+            contracts[key] = contracts.get(key, Decimal(0)) + Decimal(row["quantity"])
     for (strategy_id, family), quantity in totals.items():
-        risk_book.set_position(strategy_id, family, quantity)
+        risk_book.set_position(strategy_id, family, quantity, contracts.get((strategy_id, family)))
 
 
 def refuse_live_without_keys(settings: DaemonSettings) -> None:

@@ -152,6 +152,9 @@ class _OpenOrder:
     remaining: Decimal
 
 
+_CONTRACT_NOISE = Decimal("1e-9")  # USD: far below any venue's contract, far above noise
+
+
 class RiskBook:
     """In-memory positions, last prices, balance, open orders and recent order times.
 
@@ -170,6 +173,9 @@ class RiskBook:
         self.balance = balance
         self.velocity_horizon_ns = velocity_horizon_ns
         self._positions: dict[tuple[str, str], Decimal] = {}
+        # inverse families (…@INV): the position in the venue's USD contracts, the
+        # truth the coin position is derived from (USD ÷ the latest fill price)
+        self._contracts: dict[tuple[str, str], Decimal] = {}
         self._prices: dict[str, Decimal] = {}
         self._recent: dict[str, list[int]] = {}
         self._open: dict[str, _OpenOrder] = {}
@@ -226,6 +232,13 @@ class RiskBook:
         family = instrument_family(instrument_key)
         key = (strategy_id, family)
         position = self._positions.get(key, Decimal(0)) + signed_qty
+        if CanonicalId.parse(instrument_key).is_inverse:  # coins = USD contracts ÷ price
+            # a fill is whole contracts: coins × price gives them back up to division noise
+            contracts = (self._contracts.get(key, Decimal(0)) + signed_qty * price).quantize(
+                _CONTRACT_NOISE
+            )
+            self._contracts[key] = contracts
+            position = contracts / price
         if position == 0:
             self._positions.pop(key, None)
         else:
@@ -284,9 +297,18 @@ class RiskBook:
     def set_balance(self, balance: Decimal | None) -> None:
         self.balance = balance
 
-    def set_position(self, strategy_id: str, instrument: str, quantity: Decimal) -> None:
-        """Overwrite a position (startup from the OMS, reconciliation)."""
+    def set_position(
+        self,
+        strategy_id: str,
+        instrument: str,
+        quantity: Decimal,
+        contracts: Decimal | None = None,
+    ) -> None:
+        """Overwrite a position (startup from the OMS, reconciliation). ``contracts``: an
+        inverse position's USD contracts (the quantity is then its coins)."""
         key = (strategy_id, instrument_family(instrument))
+        if contracts is not None:
+            self._contracts[key] = contracts
         if quantity == 0:
             self._positions.pop(key, None)
         else:

@@ -176,6 +176,22 @@ def test_book_fills_fold_venues_and_set_last_prices() -> None:
         book.set_last_price(BIN, D(-1))
 
 
+def test_book_holds_an_inverse_position_as_its_usd_contracts_in_coins_at_the_last_fill() -> None:
+    """Deribit's BTC-PERPETUAL: 1,000 USD bought at 50,000 and 1,000 at 40,000, then 2,000
+    sold at 60,000 is flat. Summing the fills' coins (0.02 + 0.025 − 0.0333…) would leave
+    0.0117 BTC held for ever (found on the live OMS's hand case)."""
+    deribit = "DERIBIT:PERPETUAL:BTC-USD@INV"
+    book = RiskBook()
+    book.on_fill("s1", deribit, D("0.02"), D(50_000))
+    book.on_fill("s1", deribit, D("0.025"), D(40_000))
+    assert book.position("s1", deribit) == D("0.05")  # 2,000 USD at 40,000
+    book.on_fill("s1", deribit, -D(2000) / D(60_000), D(60_000))
+    assert book.position("s1", deribit) == 0 and not book.snapshot().positions
+    book.set_position("s2", deribit, D("0.045"), contracts=D(2000))
+    book.on_fill("s2", deribit, -D(1000) / D(50_000), D(50_000))
+    assert book.position("s2", deribit) == D("0.02")  # 1,000 USD left, at 50,000
+
+
 def test_book_open_orders_count_until_filled_or_closed() -> None:
     engine = PreTradeRiskEngine(RiskLimits(max_position_per_instrument=D(10)))
     book = RiskBook(balance=D(10**9))
