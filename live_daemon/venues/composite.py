@@ -16,7 +16,12 @@ records for reconciliation, and keeps the fault rules for external venues in one
 - **a circuit breaker per venue** (:mod:`live_daemon.venues.breaker`) counts failed calls;
   while it is open the venue counts as not connected, with the reason
   (:meth:`CompositeGateway.unavailable_reason`) recorded in the routing decision, so an
-  ``ANY:`` order goes to the next-best venue; after a cool-down one order probes it.
+  ``ANY:`` order goes to the next-best venue; after a cool-down one order probes it;
+- **an algorithm order (TWAP, VWAP, ICEBERG) for an external venue is run by the daemon**
+  (:class:`~live_daemon.venues.external.algorithms.AlgorithmRunner`: children sent as
+  plain orders, ``{parent}.{n}``); the children's events go to their runner, which tells
+  the parent's, and the venue's records show parents only: the OMS and the reconciliation
+  never see a child.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from tenacity import (
@@ -37,9 +43,19 @@ from tenacity import (
 )
 
 from execution_core.instruments.ids import CanonicalId
+from execution_core.instruments.reference import InstrumentReference, load_reference
 from live_daemon.operations import VenueCapabilities
 from live_daemon.venues.breaker import CircuitBreaker
 from live_daemon.venues.external.adapter import ExternalVenueAdapter, VenueRejected
+from live_daemon.venues.external.algorithms import (
+    AlgorithmRunner,
+    find_children,
+    orphan_child_event,
+    parent_order_id,
+    parent_record,
+    parent_view,
+    runs_in_daemon,
+)
 from live_daemon.venues.external.registry import AdapterRegistry
 from live_daemon.venues.gateway import (
     Quote,
@@ -74,8 +90,10 @@ class CompositeGateway:
         breaker_failures: int = 5,
         breaker_cooldown_secs: float = 30.0,
         lookup_secs: float = 30.0,
+        reference: InstrumentReference | None = None,
     ) -> None:
         self.nautilus, self.adapters = nautilus, adapters
+        self._reference = reference  # the venues' size and price grids (packaged if None)
         self.lookup_secs = lookup_secs
         self._on_event = on_event
         self._on_connection = on_connection
@@ -90,7 +108,8 @@ class CompositeGateway:
         )
         self._venue_of_order: dict[str, ExternalVenueAdapter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        adapters.bind(on_event, self._adapter_connection)
+        self.runners: dict[str, AlgorithmRunner] = {}  # by parent order id
+        adapters.bind(self._adapter_event, self._adapter_connection)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -106,6 +125,24 @@ class CompositeGateway:
     def _adapter_connection(self, venue: str, connected: bool) -> None:
         if self._on_connection is not None:
             self._on_connection(connected, venue)
+
+    def _adapter_event(self, event: VenueEvent) -> None:
+        """An adapter's event: a child's goes to its runner (or, a fill of a child of a
+        previous daemon, to the parent), anything else on to the daemon."""
+        parent = parent_order_id(event.order_id)
+        if parent is None:
+            self._on_event(event)
+            return
+        runner = self.runners.get(parent)
+        if runner is not None and runner.owns(event.order_id):
+            runner.on_child_event(event)
+            return
+        orphan = orphan_child_event(event)
+        if orphan is not None:
+            self._on_event(orphan)
+        else:
+            log.info("algorithm_child_event_without_runner order_id=%s kind=%s",
+                     event.order_id, event.kind)  # fmt: skip
 
     # -- state -------------------------------------------------------------------------------
 
@@ -169,11 +206,42 @@ class CompositeGateway:
                 return
             self.nautilus.submit(order)
             return
+        if runs_in_daemon(order):  # no external venue runs our algorithms itself
+            self._run_algorithm(adapter, order)
+            return
         self._venue_of_order[order.order_id] = adapter
         self.breakers[adapter.venue].on_send()
         self._spawn(self._submit_external(adapter, order))
 
+    def _run_algorithm(self, adapter: ExternalVenueAdapter, order: VenueOrder) -> None:
+        if order.order_id in self.runners:
+            log.warning("algorithm_already_running order_id=%s: not run twice", order.order_id)
+            return
+        if self._reference is None:
+            self._reference = load_reference()
+        try:
+            spec = self._reference.get(order.venue_key)
+        except Exception as exc:
+            self._reject(order.order_id, order.venue_key, f"{order.exec_algorithm}: {exc}")
+            return
+        runner = AlgorithmRunner(
+            adapter,
+            order,
+            lot_size=spec.size_increment,
+            tick_size=spec.price_increment,
+            emit=self._on_event,
+            lookup=partial(self._lookup, adapter),
+            breaker=self.breakers[adapter.venue],
+        )
+        self.runners[order.order_id] = runner
+        self._venue_of_order[order.order_id] = adapter
+        self._spawn(runner.run())
+
     def cancel(self, order_id: str, venue_key: str | None = None) -> None:
+        runner = self.runners.get(order_id)
+        if runner is not None:
+            runner.cancel()
+            return
         adapter = self._venue_of_order.get(order_id)
         if adapter is None and venue_key is not None:
             adapter = self._external(venue_key)
@@ -254,22 +322,43 @@ class CompositeGateway:
     async def _cancel_external(self, adapter: ExternalVenueAdapter, order_id: str) -> None:
         try:
             await adapter.cancel_order(order_id)
+            if order_id not in self._venue_of_order:  # a previous daemon's: an algorithm's?
+                await self._cancel_orphan_children(adapter, order_id)
         except VenueError as exc:
             log.warning(
                 "external_cancel_failed venue=%s order_id=%s error=%s: the venue's record "
                 "settles the order", adapter.venue, order_id, exc,
             )  # fmt: skip
 
+    async def _cancel_orphan_children(self, adapter: ExternalVenueAdapter, parent: str) -> None:
+        """Cancel the open children of an algorithm a previous daemon ran, then tell the
+        parent's state from their records once none is open."""
+        children = await find_children(adapter.get_order_state, parent)
+        if not children:
+            return
+        for child in children:
+            if child.is_open:
+                await adapter.cancel_order(child.order_id)
+        children = await find_children(adapter.get_order_state, parent)
+        record = parent_record(parent, children[0].venue_key, children[0].side, children)
+        if not record.is_open:
+            for event in record_events(record):
+                self._on_event(event)
+
     # -- the venues' records -----------------------------------------------------------------
 
     async def order_record(self, order_id: str) -> VenueOrderRecord | None:
         """The order as its venue has it. An order this daemon did not send (a previous
         one did) is asked of every venue; :class:`VenueUnavailable` if it was found at
-        none and some venue could not be asked."""
+        none and some venue could not be asked. An algorithm's parent is its children's
+        records as one (found by probing when a previous daemon ran it)."""
+        runner = self.runners.get(order_id)
+        if runner is not None:
+            return await runner.venue_record()
         adapter = self._venue_of_order.get(order_id)
         if adapter is not None:
             return await adapter.get_order_state(order_id)
-        askers: list[Any] = [a.get_order_state for a in self.adapters]
+        askers: list[Any] = [partial(self._external_record, a) for a in self.adapters]
         if self.nautilus is not None:
             askers.insert(0, self.nautilus.order_record)
         unreachable: list[str] = []
@@ -284,6 +373,17 @@ class CompositeGateway:
         if unreachable:
             raise VenueUnavailable("; ".join(unreachable))
         return None
+
+    async def _external_record(
+        self, adapter: ExternalVenueAdapter, order_id: str
+    ) -> VenueOrderRecord | None:
+        record = await adapter.get_order_state(order_id)
+        if record is not None or parent_order_id(order_id) is not None:
+            return record
+        children = await find_children(adapter.get_order_state, order_id)
+        if not children:
+            return None
+        return parent_record(order_id, children[0].venue_key, children[0].side, children)
 
     async def order_state(self, order_id: str) -> str | None:
         record = await self.order_record(order_id)
@@ -301,6 +401,7 @@ class CompositeGateway:
             orders, fills, held = await asyncio.gather(
                 adapter.get_open_orders(), adapter.get_fills(), adapter.get_positions()
             )
+            orders, fills = parent_view(orders, fills, self.runners, adapter)
             parts.append(VenueState(read_at, orders, fills, held))
         positions: dict[str, Decimal] = {}
         for part in parts:
