@@ -190,6 +190,7 @@ def build_app(settings: DaemonSettings) -> FastAPI:
                 breaker_failures=settings.venue_breaker_failures,
                 breaker_cooldown_secs=settings.venue_breaker_cooldown_secs,
                 lookup_secs=settings.venue_lookup_secs,
+                reference=reference,
             )
             holder_gateway.append(gateway)
             risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
