@@ -39,6 +39,8 @@ ORDERS = [
     # Deribit's inverse perpetual, on the local Deribit venue (JSON-RPC over WebSocket):
     # 0.03 BTC goes as whole 10 USD contracts
     ("NORMAL", "DERIBIT:PERPETUAL:BTC-USD@INV", "BUY", "0.03", {}),
+    # an algorithm on an external venue runs in the daemon: children sent as plain orders
+    ("TWAP", "ANY:PERPETUAL:BTC-USD@INV", "SELL", "0.02", {"duration_sec": 6, "max_slices": 3}),
 ]  # fmt: skip
 DERIBIT_INSTRUMENTS = '["DERIBIT:PERPETUAL:BTC-USD@INV"]'
 

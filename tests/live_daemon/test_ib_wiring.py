@@ -214,7 +214,7 @@ def test_exec_venue_ib_start_status_stop(tmp_path: Path) -> None:
             ["ib", "start", "--port", str(port), "--dir", str(state_dir), "--price", "AAPL=190.5"],
         )
         assert started.exit_code == 0, started.output
-        info = json.loads(started.output)
+        info = json.loads(started.stdout)  # stdout only: a log line may go to stderr
         assert info["port"] == port and psutil.pid_exists(info["pid"])
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # it listens
@@ -223,7 +223,7 @@ def test_exec_venue_ib_start_status_stop(tmp_path: Path) -> None:
         )
         assert again.exit_code == 2 and "already running" in again.output
         status = runner.invoke(exec_venue, ["ib", "status", "--dir", str(state_dir)])
-        assert status.exit_code == 0 and json.loads(status.output)["pid"] == info["pid"]
+        assert status.exit_code == 0 and json.loads(status.stdout)["pid"] == info["pid"]
         stopped = runner.invoke(exec_venue, ["ib", "stop", "--dir", str(state_dir)])
         assert stopped.exit_code == 0 and "stopped" in stopped.output, stopped.output
         with contextlib.suppress(ChildProcessError):
