@@ -13,6 +13,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from collections import deque
 from pathlib import Path
 
@@ -60,3 +61,24 @@ def log_tail(path: Path, lines: int = 5) -> str:
             return "".join(deque(text, maxlen=lines)).strip()
     except FileNotFoundError:
         return ""
+
+
+def wait_until_running(
+    process: subprocess.Popen[bytes], venue_dir: VenueDir, timeout: float
+) -> str | None:
+    """Wait until the launched ``process`` has written its pid file in ``venue_dir`` (it
+    listens then): ``None``, or what went wrong, with the log's tail (``exec-venue … start``)."""
+    deadline = time.monotonic() + timeout
+    while venue_dir.running_pid() != process.pid:
+        if process.poll() is not None or time.monotonic() > deadline:
+            why = (
+                f"exited with {process.returncode}"
+                if process.returncode is not None
+                else f"did not listen within {timeout:g}s"
+            )
+            return (
+                f"waited for pid {process.pid} to write {venue_dir.pid_file}; it {why}. "
+                f"Log tail:\n{log_tail(venue_dir.log)}"
+            )
+        time.sleep(0.05)
+    return None

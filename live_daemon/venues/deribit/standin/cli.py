@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -74,7 +73,7 @@ def start(
 ) -> None:  # fmt: skip
     """Launch the venue detached and wait until it listens."""
     from live_daemon.venues.deribit.standin.process import launch
-    from live_daemon.venues.launch import log_tail
+    from live_daemon.venues.launch import wait_until_running
 
     config = _config(
         config_json, host=host, port=port, state_dir=state_dir, ticks_store_url=ticks_store_url,
@@ -85,18 +84,9 @@ def start(
         typer.echo(f"exec-venue deribit: already running on {venue_dir.path} (pid {pid})", err=True)
         raise typer.Exit(2)
     process = launch(config)
-    deadline = time.monotonic() + timeout
-    while venue_dir.running_pid() != process.pid:
-        if process.poll() is not None or time.monotonic() > deadline:
-            why = f"exited with {process.returncode}" if process.returncode is not None else (
-                f"did not listen within {timeout:g}s")  # fmt: skip
-            typer.echo(
-                f"exec-venue deribit: waited for pid {process.pid} to write {venue_dir.pid_file}; "
-                f"it {why}. Log tail:\n{log_tail(venue_dir.log)}",
-                err=True,
-            )
-            raise typer.Exit(1)
-        time.sleep(0.05)
+    if (failure := wait_until_running(process, venue_dir, timeout)) is not None:
+        typer.echo(f"exec-venue deribit: {failure}", err=True)
+        raise typer.Exit(1)
     typer.echo(json.dumps(venue_dir.read_pid()))
 
 

@@ -21,7 +21,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -182,7 +181,7 @@ def start(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for it to listen.")] = 120.0,
 ) -> None:  # fmt: skip
     """Launch the stand-in detached and wait until it listens."""
-    from live_daemon.venues.launch import log_tail
+    from live_daemon.venues.launch import wait_until_running
 
     where, at, directory, prices, acct = _resolve(host, port, state_dir, price, account)
     venue_dir = VenueDir(directory)
@@ -190,18 +189,9 @@ def start(
         typer.echo(f"exec-venue ib: already running on {venue_dir.path} (pid {pid})", err=True)
         raise typer.Exit(EXIT_REFUSED)
     process = launch(where, at, directory, prices, acct, log_level)
-    deadline = time.monotonic() + timeout
-    while venue_dir.running_pid() != process.pid:
-        if process.poll() is not None or time.monotonic() > deadline:
-            why = f"exited with {process.returncode}" if process.returncode is not None else (
-                f"did not listen within {timeout:g}s")  # fmt: skip
-            typer.echo(
-                f"exec-venue ib: waited for pid {process.pid} to write {venue_dir.pid_file}; "
-                f"it {why}. Log tail:\n{log_tail(venue_dir.log)}",
-                err=True,
-            )
-            raise typer.Exit(1)
-        time.sleep(0.05)
+    if (failure := wait_until_running(process, venue_dir, timeout)) is not None:
+        typer.echo(f"exec-venue ib: {failure}", err=True)
+        raise typer.Exit(1)
     typer.echo(json.dumps(venue_dir.read_pid()))
 
 
