@@ -9,6 +9,7 @@ Called from the server's event loop only (no locks). Every change is written to 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from decimal import Decimal
@@ -39,6 +40,7 @@ from live_daemon.venues.deribit.standin.record import StandinRecord
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, Any], None]
+_TRAILING_NUMBER = re.compile(r"\d+$")
 
 
 def _now_ms() -> int:
@@ -46,7 +48,9 @@ def _now_ms() -> int:
 
 
 def _counter(ids: list[str]) -> int:
-    numbers = [int(i.rsplit("-", 1)[1]) for i in ids if i.rsplit("-", 1)[-1].isdigit()]
+    """The highest number ending these ids: order ids ``BTC-12``, trade ids ``BTC-T12``
+    (a restarted stand-in numbers on from its record, never reusing a trade id)."""
+    numbers = [int(found.group()) for i in ids if (found := _TRAILING_NUMBER.search(i))]
     return max(numbers, default=0)
 
 
