@@ -139,6 +139,13 @@ class VenueReconciler:
                 kind = VenueEventKind(venue_order.status.lower())
                 reason_text = venue_order.reason or f"{kind} at the venue"
                 events.append(_closing_event(record, kind, reason_text))
+            elif venue_order.status == "FILLED":
+                # filled in full at the venue (Deribit: sent rounded down to whole contracts,
+                # so its fills in base units stay below the OMS quantity): completed, once
+                # the OMS holds exactly the venue's fills
+                completed = _closing_event(record, VenueEventKind.COMPLETED, "filled at the venue")
+                completed.detail["venue_filled"] = str(self._filled_base(state, record.order_id))
+                events.append(completed)
             else:
                 continue
             settled.append(
@@ -175,6 +182,17 @@ class VenueReconciler:
             records.extend(a for a in answers if a is not None)
         fills = [(record.venue_key, fill) for record in records for fill in record.fills]
         return VenueState(read_at=read_at, orders=records, fills=fills, positions={})
+
+    def _filled_base(self, state: VenueState, order_id: str) -> Decimal:
+        """What the venue's record has filled of ``order_id``, in base units."""
+        return sum(
+            (
+                self.reference.get(key).base_quantity(fill.quantity, fill.price)
+                for key, fill in state.fills
+                if fill.order_id == order_id
+            ),
+            Decimal(0),
+        )
 
     async def _with_unlisted_external_orders(self, state: VenueState) -> VenueState:
         """A venue reached through an external adapter lists its open orders only (Deribit's

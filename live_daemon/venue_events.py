@@ -185,7 +185,17 @@ class VenueEventConsumer:
         base units add up to less than it asked (the remainder, below one of the venue's
         contracts, was rounded away before the send and never traded)."""
         current = await self.oms.get_order(event.order_id, with_fills=False, conn=conn)
-        if current is not None and not current.status.is_final and current.filled_quantity > 0:
+        # from a reconciliation: only when the OMS holds exactly the venue's fills
+        venue_filled = event.detail.get("venue_filled")
+        agrees = venue_filled is None or (
+            current is not None and current.filled_quantity == Decimal(venue_filled)
+        )
+        if (
+            current is not None
+            and not current.status.is_final
+            and current.filled_quantity > 0
+            and agrees
+        ):
             detail = {**event.detail, "unsent": str(current.quantity - current.filled_quantity)}
             await self.oms.transition(
                 event.order_id, OrderStatus.FILLED, EventKind.FILLED, detail, conn=conn

@@ -457,12 +457,6 @@ def test_duplicated_and_reordered_notifications_count_each_fill_once(ctx: Ctx) -
     assert all(o["status"] == "FILLED" and len(o["fills"]) == 1 for o in final.values()), final
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="live_daemon/reconciliation.py: an in-flight order the venue has FILLED gets its "
-    "fills but no completed/closing event ('else: continue'), so a BTC quantity sent rounded "
-    "down to whole USD contracts stays PARTIALLY_FILLED",
-)
 def test_an_order_the_venue_stored_before_it_died_is_settled_on_reconnection(
     ctx: Ctx,
 ) -> None:
