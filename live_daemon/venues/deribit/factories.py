@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import TYPE_CHECKING
 
 from live_daemon.venues.deribit.adapter import DeribitAdapter
@@ -86,4 +87,6 @@ def ensure_standin(config: StandinConfig) -> None:
     if (pid := venue_dir.running_pid()) is not None:
         log.info("deribit_standin_running pid=%d dir=%s", pid, venue_dir.path)
         return
-    launch(config)
+    process = launch(config)
+    # reap it when it exits (killed, stopped), so that it leaves no zombie behind
+    threading.Thread(target=process.wait, name="deribit-standin-reaper", daemon=True).start()
