@@ -146,6 +146,7 @@ class VenueReconciler:
                 completed = _closing_event(record, VenueEventKind.COMPLETED, "filled at the venue")
                 completed.detail["venue_filled"] = str(self._filled_base(state, record.order_id))
                 events.append(completed)
+                continue  # a no-op when the fills already made it FILLED: not counted
             else:
                 continue
             settled.append(
