@@ -62,6 +62,10 @@ class CircuitBreaker:
         if self.state is BreakerState.HALF_OPEN:
             self.probe_in_flight = True
 
+    def release_probe(self) -> None:
+        """The order sent as a probe never left: the next one may probe."""
+        self.probe_in_flight = False
+
     def record_success(self) -> None:
         self.state, self.failures, self.opened_at = BreakerState.CLOSED, 0, None
         self.probe_in_flight = False

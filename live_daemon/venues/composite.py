@@ -63,6 +63,7 @@ from live_daemon.venues.gateway import (
     VenueEvent,
     VenueEventKind,
     VenueGateway,
+    VenueNotSent,
     VenueOrder,
     VenueOrderRecord,
     VenueState,
@@ -265,6 +266,9 @@ class CompositeGateway:
             await adapter.submit_order(order)
         except VenueRejected:
             breaker.record_success()  # a definite answer: the venue is there
+        except VenueNotSent as exc:  # it never left: nothing to look up, no venue failure
+            breaker.release_probe()
+            self._reject(order.order_id, order.venue_key, f"not sent to {adapter.venue}: {exc}")
         except VenueUnavailable as exc:
             breaker.record_failure(str(exc))
             log.warning(

@@ -66,6 +66,12 @@ class VenueUnavailable(VenueError):
     Never to be read as "the venue has no such order"."""
 
 
+class VenueNotSent(VenueUnavailable):
+    """The request never left (no session, closed while it waited for rate-limit credits,
+    the wait for credits too long): nothing happened at the venue, so an order may be
+    rejected at once; no lookup needed, and the venue itself did not fail."""
+
+
 @dataclass(frozen=True)
 class VenueEvent:
     """An order event for the daemon."""

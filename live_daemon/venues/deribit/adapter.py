@@ -38,6 +38,7 @@ from live_daemon.venues.external.adapter import ExternalVenueAdapter
 from live_daemon.venues.gateway import (
     Quote,
     VenueError,
+    VenueNotSent,
     VenueOrder,
     VenueOrderRecord,
     VenueUnavailable,
@@ -200,7 +201,7 @@ class DeribitAdapter(ExternalVenueAdapter):
         conn = self._conn
         if conn is None or not conn.is_open or not self._ready.is_set():
             method = build(0).method
-            raise VenueUnavailable(
+            raise VenueNotSent(
                 f"not connected to Deribit ({self.last_error or 'connecting'}): {method} not sent"
             )
         try:

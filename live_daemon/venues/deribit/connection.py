@@ -37,7 +37,7 @@ from live_daemon.venues.deribit.protocol import (
     parse_frame,
 )
 from live_daemon.venues.deribit.rate_limit import RateLimiter
-from live_daemon.venues.gateway import VenueUnavailable
+from live_daemon.venues.gateway import VenueNotSent, VenueUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,8 @@ class DeribitConnection:
         wait = self.request_timeout if timeout is None else timeout
         if self._limiter is not None:
             await self._limiter.acquire(method, wait)
-        if self.closed.is_set():
-            raise VenueUnavailable(f"not connected to Deribit ({self.close_reason}): {method}")
+        if self.closed.is_set():  # closed while it waited for credits: never sent
+            raise VenueNotSent(f"not connected to Deribit ({self.close_reason}): {method} not sent")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[rid] = (method, future)
         try:

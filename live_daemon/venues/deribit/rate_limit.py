@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from live_daemon.venues.deribit.config import CreditLimit
-from live_daemon.venues.gateway import VenueUnavailable
+from live_daemon.venues.gateway import VenueNotSent
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ class CreditBucket:
         cost = self.limit.cost if cost is None else cost
         delay = self.wait_for(cost)
         if delay > timeout:
-            raise VenueUnavailable(
+            raise VenueNotSent(
                 f"rate limit: {what} would wait {delay:.2f} s for {cost} credits "
-                f"(more than {timeout} s)"
+                f"(more than {timeout} s); not sent"
             )
         waited = False
         while not self.try_take(cost):

@@ -18,6 +18,7 @@ from live_daemon.venues.external.registry import AdapterRegistry
 from live_daemon.venues.gateway import (
     Quote,
     VenueEvent,
+    VenueNotSent,
     VenueOrder,
     VenueOrderRecord,
     VenueUnavailable,
@@ -73,6 +74,8 @@ class ScriptedDeribit(ExternalVenueAdapter):
             self._store(order)
         if outcome.startswith("lost"):
             raise VenueUnavailable("Deribit: connection closed before the answer")
+        if outcome == "not_sent":
+            raise VenueNotSent("not connected to Deribit (10028): private/buy not sent")
 
     async def cancel_order(self, order_id: str) -> None: ...
 
@@ -156,3 +159,15 @@ def test_repeated_failures_open_the_circuit_and_a_refusal_does_not() -> None:
     assert reason is not None and reason.startswith("circuit open after 2 consecutive failures")
     assert gateway.venues_health()["DERIBIT"]["breaker"]["state"] == "open"
     assert not gateway.is_connected(KEY)
+
+
+def test_an_order_that_never_left_is_rejected_at_once_and_the_circuit_stays_closed() -> None:
+    """Found by the benchmark: orders waiting for rate-limit credits when the session closed
+    counted as unknown outcomes: each opened the circuit and cost lookups."""
+    adapter = ScriptedDeribit(["not_sent"] * 3)
+    gateway, events = asyncio.run(_send(adapter, "O-1", "O-2", "O-3", breaker_failures=2))
+    assert [e.kind.value for e in events] == ["rejected"] * 3 and adapter.lookups == 0
+    assert events[0].detail["reason"] == (
+        "not sent to DERIBIT: not connected to Deribit (10028): private/buy not sent"
+    )
+    assert gateway.unavailable_reason(KEY) is None
