@@ -129,10 +129,16 @@ class VenueReconciler:
             if unlisted:
                 found = await self._in_flight_records(unlisted)
                 at_venue.update((order.order_id, order) for order in found.orders)
+        acknowledged = await self.oms.acknowledged([r.order_id for r in in_flight])
         for record in in_flight:
             if record.status is OrderStatus.RECEIVED:
                 continue
             venue_order = at_venue.get(record.order_id)
+            if venue_order is not None and record.order_id not in acknowledged:
+                # the venue has it, its acknowledgement was lost with the connection
+                detail = {"reconciled": True, "venue_status": venue_order.status}
+                key = venue_order.venue_key
+                events.append(VenueEvent(VenueEventKind.ACCEPTED, record.order_id, key, detail))
             if venue_order is None:
                 events.append(_closing_event(record, VenueEventKind.CANCELED, NOT_AT_VENUE))
             elif venue_order.status in ("CANCELED", "REJECTED"):

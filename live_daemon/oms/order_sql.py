@@ -248,6 +248,10 @@ IN_FLIGHT_SQL = (
     f"SELECT {O_COLS}, {fills_of('o')} FROM unified_orders o "
     "WHERE o.status = ANY($1::text[]) ORDER BY o.created_at, o.order_id"
 )
+ACKNOWLEDGED_SQL = (
+    "SELECT DISTINCT order_id FROM order_events "
+    "WHERE kind = 'acknowledged' AND order_id = ANY($1::text[])"
+)
 EXTERNAL_ORDER_IDS_SQL = (
     "SELECT order_id FROM unified_orders WHERE venue_type = 'EXTERNAL_SDK' "
     "ORDER BY created_at DESC LIMIT $1"

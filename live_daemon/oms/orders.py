@@ -45,6 +45,7 @@ from live_daemon.oms.order_rows import (
     status_values,
 )
 from live_daemon.oms.order_sql import (
+    ACKNOWLEDGED_SQL,
     APPEND_EVENT_SQL,
     COUNT_SQL,
     COUNTS_SQL,
@@ -351,6 +352,11 @@ class UnifiedOrderManager:
             statuses.append(OrderStatus.RECEIVED.value)
         rows = await self.pool.fetch(IN_FLIGHT_SQL, statuses)
         return [record_from_row(row) for row in rows]
+
+    async def acknowledged(self, order_ids: Sequence[str]) -> set[str]:
+        """Which of ``order_ids`` have their venue's acknowledgement recorded."""
+        rows = await self.pool.fetch(ACKNOWLEDGED_SQL, list(order_ids))
+        return {row["order_id"] for row in rows}
 
     async def external_order_ids(self, limit: int = MAX_LIST_LIMIT) -> builtins.list[str]:
         """The latest ``limit`` orders routed to a venue through an external adapter (whose

@@ -234,6 +234,10 @@ def test_reconciliation_settles_from_the_venue_record_exactly_once(
             assert position is not None and Decimal(position["quantity"]) == Decimal("0.6")
             again = await orchestrator.reconcile("test again")  # nothing twice
             assert again.settled == []
+            # the venue acknowledged the open order while the connection was down: the
+            # acknowledgement is recorded, once (found by bench/deribit_orders.py)
+            kinds = [e["kind"] for e in await oms.events(open_.order_id)]
+            assert kinds.count("acknowledged") == 1
             whole = await orchestrator.reconcile("requested", whole_record=True)
             assert whole.settled == [] and len(whole.state.fills) == 3
             position = await positions.get("s1", BINANCE_BTC)
