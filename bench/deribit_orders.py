@@ -48,9 +48,8 @@ Phases:
    ``faults`` says when each closed the session and when a new one was up). Each run
    starts with full credit buckets.
 2. **Raised limits**: ``--raised-per-s`` requests/s (and burst) at the venue and in the
-   adapter. The daemon has no setting for the adapter's buckets, so the daemon of this
-   phase is ``exec-live`` started through this script (``--serve-daemon``), which only
-   changes the defaults of ``DeribitAdapterConfig``'s two limits. ``throughput``:
+   adapter (the daemon's ``EXEC_DAEMON_DERIBIT__MATCHING_ENGINE_LIMIT`` and
+   ``…__NON_MATCHING_LIMIT``). ``throughput``:
    ``--throughput-orders`` from ``--concurrency`` connections, each sending its next order
    once the last one is answered; ``orders_per_s`` = orders acknowledged in the OMS /
    (last acknowledgement − first submit): the daemon's whole path. Then ``paced`` and
@@ -102,29 +101,6 @@ RISK = {"max_orders_per_second": 1_000_000, "max_orders_per_minute": 10_000_000}
 
 def log(message: str) -> None:
     print(f"[deribit_orders {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-# --- the daemon of the raised-limits phase ------------------------------------------------
-
-
-def serve_daemon(limits_json: str) -> None:
-    """``exec-live`` with the adapter's credit buckets at ``limits_json`` (the daemon has no
-    setting for them): only the defaults of DeribitAdapterConfig's two limit fields change."""
-    from live_daemon.main import main as exec_live
-    from live_daemon.venues.deribit import factories
-    from live_daemon.venues.deribit.config import CreditLimit, DeribitAdapterConfig
-
-    limits = json.loads(limits_json)
-    matching = CreditLimit.model_validate(limits["matching_engine"])
-    other = CreditLimit.model_validate(limits["non_matching"])
-
-    class RaisedLimitsConfig(DeribitAdapterConfig):
-        matching_engine_limit: CreditLimit = matching
-        non_matching_limit: CreditLimit = other
-
-    factories.DeribitAdapterConfig = RaisedLimitsConfig  # type: ignore[misc]
-    sys.argv = ["exec-live"]
-    exec_live()
 
 
 # --- the processes --------------------------------------------------------------------------
@@ -260,10 +236,12 @@ def start_daemon(
     }
     for name_ in ("DERIBIT_CLIENT_ID", "DERIBIT_CLIENT_SECRET"):
         env.pop(name_, None)  # paper: the local venue's own secret
-    if raised_limits is None:
-        command = [str(BIN / "exec-live")]
-    else:
-        command = [sys.executable, __file__, "--serve-daemon", json.dumps(raised_limits)]
+    if raised_limits is not None:  # the adapter's credit buckets (settings.deribit)
+        env["EXEC_DAEMON_DERIBIT__MATCHING_ENGINE_LIMIT"] = json.dumps(
+            raised_limits["matching_engine"]
+        )
+        env["EXEC_DAEMON_DERIBIT__NON_MATCHING_LIMIT"] = json.dumps(raised_limits["non_matching"])
+    command = [str(BIN / "exec-live")]
     log_path = workdir / f"daemon-{name}.log"
     with open(log_path, "ab") as output:
         process = subprocess.Popen(
@@ -742,11 +720,7 @@ def main() -> None:
     add("--raised-per-s", type=float, default=100_000.0, help="requests/s (and burst)")
     add("--drain-timeout", type=float, default=90.0, help="s to wait for a run to settle")
     add("--keep", action="store_true", help="keep the temporary directory")
-    add("--serve-daemon", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_daemon:
-        serve_daemon(args.serve_daemon)
-        return
 
     import pgserver
     import uvloop

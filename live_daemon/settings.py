@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from execution_core.config.loader import load_config
 from execution_core.risk.config import RiskLimits
+from live_daemon.venues.deribit.config import CreditLimit
 from live_daemon.venues.interactive_brokers.config import IBInstrument
 
 DEMO_INSTRUMENTS = [
@@ -58,6 +59,16 @@ class DeribitVenueSettings(BaseModel):
         default=True,
         description="paper mode: start the local Deribit venue detached if nothing listens "
         "on its port (it then outlives the daemon)",
+    )
+    matching_engine_limit: CreditLimit | None = Field(
+        default=None,
+        description="the adapter's credit bucket for buy/sell/cancel; unset: Deribit's "
+        "default (5 per second, burst 20); raise it with the sub-account's tier",
+    )
+    non_matching_limit: CreditLimit | None = Field(
+        default=None,
+        description="the adapter's bucket for other requests; unset: Deribit's default "
+        "(20 per second, burst 100)",
     )
 
 

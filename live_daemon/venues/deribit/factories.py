@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from live_daemon.venues.deribit.adapter import DeribitAdapter
 from live_daemon.venues.deribit.config import (
@@ -41,9 +41,20 @@ def build_deribit_adapter(settings: DaemonSettings) -> DeribitAdapter | None:
     deribit = settings.deribit
     if not deribit.instruments:
         return None
+    limits: dict[str, Any] = {
+        name: limit
+        for name, limit in (
+            ("matching_engine_limit", deribit.matching_engine_limit),
+            ("non_matching_limit", deribit.non_matching_limit),
+        )
+        if limit is not None
+    }
     if settings.mode == "live":
         config = DeribitAdapterConfig.from_env(
-            url=deribit.url or DERIBIT_PRODUCTION_URL, instruments=deribit.instruments, mode="live"
+            url=deribit.url or DERIBIT_PRODUCTION_URL,
+            instruments=deribit.instruments,
+            mode="live",
+            **limits,
         )
         return DeribitAdapter(config)
     standin = standin_config(settings)
@@ -59,6 +70,7 @@ def build_deribit_adapter(settings: DaemonSettings) -> DeribitAdapter | None:
         # the local venue may be loading its ticks on a busy machine: wait as for the paper one
         start_timeout_s=settings.venue_start_timeout_secs,
         reconnect_max_backoff_s=settings.venue_reconnect_max_secs,
+        **limits,
     )
     return DeribitAdapter(config)
 
