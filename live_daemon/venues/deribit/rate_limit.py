@@ -48,6 +48,7 @@ class CreditBucket:
         self._at = clock()
         self.taken = 0  # requests that took credits
         self.waited = 0  # requests that had to wait for the refill
+        self._line = asyncio.Lock()  # the requests waiting for credits, in order
 
     def _refill(self) -> None:
         now = self._clock()
@@ -74,9 +75,10 @@ class CreditBucket:
         return True
 
     async def take(self, what: str, timeout: float, cost: int | None = None) -> None:
-        """Take ``cost`` credits (default: one request's), waiting for the refill; raise
-        :class:`VenueUnavailable` naming ``what`` if that would take longer than
-        ``timeout`` seconds."""
+        """Take ``cost`` credits (default: one request's), in turn: waiters are served in
+        the order they came, and the wait for the refill counts the requests ahead.
+        :class:`VenueNotSent` naming ``what`` if the credits would not be there within
+        ``timeout`` seconds (the request is then not sent)."""
         cost = self.limit.cost if cost is None else cost
         delay = self.wait_for(cost)
         if delay > timeout:
@@ -84,13 +86,25 @@ class CreditBucket:
                 f"rate limit: {what} would wait {delay:.2f} s for {cost} credits "
                 f"(more than {timeout} s); not sent"
             )
-        waited = False
-        while not self.try_take(cost):
-            waited = True
-            await asyncio.sleep(max(self.wait_for(cost), 0.001))
-        if waited:
-            self.waited += 1
-            log.debug("deribit_rate_limit_waited what=%s credits_left=%.0f", what, self._credits)
+        try:
+            await asyncio.wait_for(self._take_in_turn(what, cost), timeout)
+        except TimeoutError:
+            raise VenueNotSent(
+                f"rate limit: {what} waited {timeout} s in line for {cost} credits "
+                "(requests ahead of it took them); not sent"
+            ) from None
+
+    async def _take_in_turn(self, what: str, cost: int) -> None:
+        async with self._line:  # asyncio.Lock wakes its waiters first come, first served
+            waited = False
+            while not self.try_take(cost):
+                waited = True
+                await asyncio.sleep(max(self.wait_for(cost), 0.001))
+            if waited:
+                self.waited += 1
+                log.debug(
+                    "deribit_rate_limit_waited what=%s credits_left=%.0f", what, self._credits
+                )
 
 
 class RateLimiter:

@@ -3,6 +3,7 @@ book's change chain, and the config's credentials."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 import pytest
@@ -130,3 +131,31 @@ def test_config_names_a_bad_field() -> None:
             client_secret=SecretStr("b"),
             instruments=["OKX:PERPETUAL:BTC-USD@INV"],
         )
+
+
+def test_waiters_for_credits_are_served_in_turn_and_count_the_line_ahead() -> None:
+    """Found by bench/deribit_orders.py: a waiter's timeout ignored the requests ahead of
+    it, and waiters raced for each refill. One request's credits refill in 0.1 s: the
+    third in line needs ~0.3 s, beyond its 0.15 s, and is refused, not sent."""
+    from live_daemon.venues.gateway import VenueNotSent
+
+    limit = CreditLimit(max_credits=10, refill_per_s=100, cost=10, headroom_requests=0)
+    bucket = CreditBucket(limit)
+    assert bucket.try_take()  # empty now
+    served: list[str] = []
+
+    async def take(name: str, timeout: float) -> None:
+        await bucket.take(name, timeout)
+        served.append(name)
+
+    async def line() -> list[object]:
+        tasks = [asyncio.create_task(take("first", 30.0))]
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(take("second", 30.0)))
+        await asyncio.sleep(0)
+        tasks.append(asyncio.create_task(take("third", 0.15)))
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(line())
+    assert served == ["first", "second"]
+    assert isinstance(results[2], VenueNotSent) and "in line" in str(results[2])
