@@ -3,6 +3,7 @@ venue it starts (``exec-venue paper``, which outlives it: :func:`stop_venue`).""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -93,19 +94,28 @@ class Daemon:
         self.workdir = workdir
         self.process: subprocess.Popen[bytes] | None = None
 
+    log_path: Path | None = None
+    """Where the daemon's output goes (a subclass that checks what it logs sets it);
+    ``None``: inherited, as the test's own output."""
+
     def start(self, timeout: float = START_TIMEOUT_SECS) -> Daemon:
         """Start ``exec-live`` and wait until ``/api/health`` answers 200 (its venue is up
         too: the daemon waits for it, and a busy 2-core machine needs minutes for that)."""
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "exec-live")], env=self.env, cwd=self.workdir
-        )
+        with contextlib.ExitStack() as stack:
+            output = None
+            if self.log_path is not None:
+                output = stack.enter_context(open(self.log_path, "ab"))
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "exec-live")], env=self.env, cwd=self.workdir,
+                stdout=output, stderr=None if output is None else subprocess.STDOUT,
+            )  # fmt: skip
         deadline = time.time() + timeout
         last: object = None
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"exec-live exited with {self.process.returncode} before {self.url} was "
-                    f"healthy (its venue's log: {self.venue_dir / 'venue.log'})"
+                    f"healthy ({self._where_to_look()})"
                 )
             try:
                 response = httpx.get(self.url + "/api/health", timeout=1)
@@ -116,9 +126,20 @@ class Daemon:
                 last = exc
             time.sleep(0.2)
         raise RuntimeError(
-            f"exec-live at {self.url} not healthy after {timeout:g}s (last: {last!r}; its "
-            f"venue's log: {self.venue_dir / 'venue.log'})"
+            f"exec-live at {self.url} not healthy after {timeout:g}s (last: {last!r}; "
+            f"{self._where_to_look()})"
         )
+
+    def _where_to_look(self) -> str:
+        if self.log_path is None:
+            return f"its venue's log: {self.venue_dir / 'venue.log'}"
+        return f"its log:\n{self.log()[-4000:]}"
+
+    def log(self) -> str:
+        """The daemon's output so far ('' unless :attr:`log_path` is set)."""
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return self.log_path.read_text(errors="replace")
 
     def client(self) -> httpx.Client:
         return httpx.Client(

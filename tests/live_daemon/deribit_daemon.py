@@ -29,8 +29,6 @@ from websockets.asyncio.client import connect
 
 from tests.live_daemon.daemon_process import (
     EXEC_VENUE,
-    START_TIMEOUT_SECS,
-    VENV_BIN,
     Daemon,
     free_port,
 )
@@ -77,6 +75,7 @@ class DeribitDaemon(Daemon):
         self.deribit_port = free_port()
         self.deribit_dir = (workdir / "deribit").absolute()
         self.ticks = ticks
+        self.log_path = workdir / "daemon.log"  # what it logs is part of what tests check
         super().__init__(
             database_url,
             ticks,
@@ -87,45 +86,6 @@ class DeribitDaemon(Daemon):
             EXEC_DAEMON_DERIBIT__STATE_DIR=str(self.deribit_dir),
             **env,
         )
-
-    @property
-    def log_path(self) -> Path:
-        return self.workdir / "daemon.log"
-
-    def start(self, timeout: float = START_TIMEOUT_SECS) -> DeribitDaemon:
-        """As :meth:`Daemon.start`, the daemon's output kept in :attr:`log_path` (what it
-        logs is part of what the tests check)."""
-        with open(self.log_path, "ab") as output:
-            self.process = subprocess.Popen(
-                [str(VENV_BIN / "exec-live")],
-                env=self.env,
-                cwd=self.workdir,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.time() + timeout
-        last: object = None
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"exec-live exited with {self.process.returncode} before {self.url} was "
-                    f"healthy; its log:\n{self.log()[-4000:]}"
-                )
-            try:
-                response = httpx.get(self.url + "/api/health", timeout=1)
-                if response.status_code == 200:
-                    return self
-                last = response.text
-            except httpx.HTTPError as exc:
-                last = exc
-            time.sleep(0.2)
-        raise RuntimeError(
-            f"exec-live at {self.url} not healthy after {timeout:g}s (last: {last!r}); its "
-            f"log:\n{self.log()[-4000:]}"
-        )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     @property
     def ws_url(self) -> str:
