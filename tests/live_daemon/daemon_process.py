@@ -3,6 +3,7 @@ venue it starts (``exec-venue paper``, which outlives it: :func:`stop_venue`).""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import os
@@ -13,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 TOKEN = "test-token-1234"
@@ -21,6 +23,19 @@ TOKEN = "test-token-1234"
 START_TIMEOUT_SECS = float(os.environ.get("EXEC_TEST_DAEMON_START_TIMEOUT_SECS", "300"))
 VENV_BIN = Path(sys.executable).parent
 EXEC_VENUE = VENV_BIN / "exec-venue"
+
+
+def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
+    """``sql`` on the OMS database at ``url``, on a connection of its own."""
+
+    async def run() -> list[asyncpg.Record]:
+        connection = await asyncpg.connect(url)
+        try:
+            return await connection.fetch(sql, *args)
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())
 
 
 def free_port() -> int:

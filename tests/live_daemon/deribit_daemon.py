@@ -40,17 +40,6 @@ FINAL = ("FILLED", "CANCELED", "REJECTED")
 NAUTILUS_INSTRUMENTS = '["BYBIT:PERPETUAL:BTC-USDT@LIN"]'
 
 
-def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(url)
-        try:
-            return await connection.fetch(sql, *args)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
-
-
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what``."""
     deadline = time.monotonic() + timeout

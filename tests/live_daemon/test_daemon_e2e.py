@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sqlite3
 import subprocess
@@ -11,11 +10,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import psutil
 import pytest
 
-from tests.live_daemon.daemon_process import VENV_BIN, Daemon
+from tests.live_daemon.daemon_process import VENV_BIN, Daemon, query
 
 pytestmark = pytest.mark.slow
 
@@ -54,17 +52,6 @@ def wait_final(client, operation_id: str, timeout: float = 30) -> dict:
             return body
         time.sleep(0.2)
     raise AssertionError(f"{operation_id} not final: {body}")
-
-
-def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(url)
-        try:
-            return await connection.fetch(sql, *args)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
 
 
 def _venue_record_statuses(venue_dir: Path) -> dict[str, str]:

@@ -43,13 +43,13 @@ from websockets.asyncio.client import connect
 
 from execution_core.database import EmbeddedPostgres
 from execution_core.instruments.reference import load_reference
+from tests.live_daemon.daemon_process import query
 from tests.live_daemon.deribit_daemon import (
     FINAL,
     KEY,
     NAME,
     NO_FAULTS,
     DeribitDaemon,
-    query,
     record_fill_as_the_venue_did,
     set_faults,
     venue_orders,

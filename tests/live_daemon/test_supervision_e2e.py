@@ -36,9 +36,9 @@ from tests.live_daemon.daemon_process import (
     TOKEN,
     VENV_BIN,
     Daemon,
+    query,
 )
 from tests.live_daemon.pg_outage import start_again, stop_immediately
-from tests.live_daemon.test_daemon_e2e import query
 from tests.pipelines.conftest import stores_for
 from tests.pipelines.live.test_live_daemon_e2e import reconcile
 
