@@ -182,13 +182,19 @@ class VenueReconciler:
         :data:`RECORD_REQUESTS_AT_ONCE` at a time)."""
         read_at = dt.datetime.now(dt.UTC)
         sent = [r.order_id for r in in_flight if r.status is not OrderStatus.RECEIVED]
-        records: list[VenueOrderRecord] = []
-        for start in range(0, len(sent), RECORD_REQUESTS_AT_ONCE):
-            chunk = sent[start : start + RECORD_REQUESTS_AT_ONCE]
-            answers = await asyncio.gather(*(self.gateway.order_record(o) for o in chunk))
-            records.extend(a for a in answers if a is not None)
+        records = await self._records(sent)
         fills = [(record.venue_key, fill) for record in records for fill in record.fills]
         return VenueState(read_at=read_at, orders=records, fills=fills, positions={})
+
+    async def _records(self, order_ids: list[str]) -> list[VenueOrderRecord]:
+        """The venue's record of each of ``order_ids`` it has, with its fills (asked
+        :data:`RECORD_REQUESTS_AT_ONCE` at a time)."""
+        records: list[VenueOrderRecord] = []
+        for start in range(0, len(order_ids), RECORD_REQUESTS_AT_ONCE):
+            chunk = order_ids[start : start + RECORD_REQUESTS_AT_ONCE]
+            answers = await asyncio.gather(*(self.gateway.order_record(o) for o in chunk))
+            records.extend(a for a in answers if a is not None)
+        return records
 
     def _filled_base(self, state: VenueState, order_id: str) -> Decimal:
         """What the venue's record has filled of ``order_id``, in base units."""
@@ -208,11 +214,7 @@ class VenueReconciler:
         filled or cancelled order is compared, not reported missing at the venue."""
         listed = {order.order_id for order in state.orders}
         unlisted = [i for i in await self.oms.external_order_ids() if i not in listed]
-        records: list[VenueOrderRecord] = []
-        for start in range(0, len(unlisted), RECORD_REQUESTS_AT_ONCE):
-            chunk = unlisted[start : start + RECORD_REQUESTS_AT_ONCE]
-            answers = await asyncio.gather(*(self.gateway.order_record(o) for o in chunk))
-            records.extend(replace(a, fills=()) for a in answers if a is not None)
+        records = [replace(r, fills=()) for r in await self._records(unlisted)]
         return replace(state, orders=[*state.orders, *records]) if records else state
 
     async def _close_never_sent(self, in_flight: list[OrderRecord]) -> list[Settlement]:
