@@ -42,7 +42,6 @@ from tenacity import (
     wait_exponential,
 )
 
-from execution_core.instruments.ids import CanonicalId
 from execution_core.instruments.reference import InstrumentReference, load_reference
 from live_daemon.operations import VenueCapabilities
 from live_daemon.venues.breaker import CircuitBreaker
@@ -72,7 +71,6 @@ from live_daemon.venues.gateway import (
 
 log = logging.getLogger(__name__)
 
-NAUTILUS = "paper"  # the NautilusTrader venue process's name in health and events
 
 ConnectionCallback = Callable[[bool, str], None]
 """``(connected, venue)``: a venue's connection was lost or is back."""
@@ -438,7 +436,3 @@ def record_events(record: VenueOrderRecord) -> list[VenueEvent]:
             )
         )
     return events
-
-
-def venue_of(venue_key: str) -> str:
-    return CanonicalId.parse(venue_key).venue
