@@ -23,33 +23,43 @@ from live_daemon.venues.state_dir import VenueDir
 log = logging.getLogger(__name__)
 
 
-def venue_command(config: VenueHostConfig) -> list[str]:
-    """``exec-venue paper --config-json …`` (the script beside this interpreter, else the
-    same module through ``python -m``), with the directory made absolute."""
-    absolute = config.model_copy(update={"state_dir": config.state_dir.resolve()})
+def exec_venue_program() -> list[str]:
+    """``exec-venue``: the script beside this interpreter, else the same CLI through
+    ``python -m``."""
     script = Path(sys.executable).with_name("exec-venue")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "live_daemon.venues.cli"]
-    return [*program, "paper", "--config-json", absolute.model_dump_json()]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "live_daemon.venues.cli"]
 
 
-def launch(config: VenueHostConfig) -> subprocess.Popen[bytes]:
-    venue_dir = VenueDir(config.state_dir.resolve())
+def venue_command(config: VenueHostConfig) -> list[str]:
+    """``exec-venue paper --config-json …``, with the directory made absolute."""
+    absolute = config.model_copy(update={"state_dir": config.state_dir.resolve()})
+    return [*exec_venue_program(), "paper", "--config-json", absolute.model_dump_json()]
+
+
+def launch_detached(command: list[str], state_dir: Path) -> subprocess.Popen[bytes]:
+    """Run a venue's ``command`` detached (module docstring), its output appended to
+    ``<state_dir>/venue.log``."""
+    venue_dir = VenueDir(state_dir.resolve())
     venue_dir.path.mkdir(parents=True, exist_ok=True)
     with open(venue_dir.log, "ab") as output:
-        process = subprocess.Popen(
-            venue_command(config),
+        return subprocess.Popen(
+            command,
             stdin=subprocess.DEVNULL,
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             env=os.environ.copy(),
         )
+
+
+def launch(config: VenueHostConfig) -> subprocess.Popen[bytes]:
+    process = launch_detached(venue_command(config), config.state_dir)
     log.info(
         "venue_launched pid=%d endpoint=%s dir=%s log=%s",
         process.pid,
         config.endpoint,
-        venue_dir.path,
-        venue_dir.log,
+        config.state_dir.resolve(),
+        VenueDir(config.state_dir.resolve()).log,
     )
     return process
 

@@ -11,10 +11,10 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 from live_daemon.venues.deribit.standin.config import StandinConfig
+from live_daemon.venues.launch import exec_venue_program, launch_detached
 from live_daemon.venues.state_dir import VenueDir
 
 log = logging.getLogger(__name__)
@@ -98,24 +98,12 @@ async def _serve(config: StandinConfig, venue_dir: VenueDir) -> int:
 
 def command(config: StandinConfig) -> list[str]:
     absolute = config.model_copy(update={"state_dir": config.state_dir.resolve()})
-    script = Path(sys.executable).with_name("exec-venue")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "live_daemon.venues.cli"]
-    return [*program, "deribit", "run", "--config-json", absolute.model_dump_json()]
+    return [*exec_venue_program(), "deribit", "run", "--config-json", absolute.model_dump_json()]
 
 
 def launch(config: StandinConfig) -> subprocess.Popen[bytes]:
     """Detached, as the paper venue is (:mod:`live_daemon.venues.launch`): its own session,
     output appended to ``<state_dir>/venue.log``."""
-    venue_dir = VenueDir(config.state_dir.resolve())
-    venue_dir.path.mkdir(parents=True, exist_ok=True)
-    with open(venue_dir.log, "ab") as output:
-        process = subprocess.Popen(
-            command(config),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=os.environ.copy(),
-        )
-    log.info("deribit_standin_launched pid=%d dir=%s", process.pid, venue_dir.path)
+    process = launch_detached(command(config), config.state_dir)
+    log.info("deribit_standin_launched pid=%d dir=%s", process.pid, config.state_dir.resolve())
     return process

@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -90,8 +89,9 @@ def command(
     log_level: str = "INFO",
 ) -> list[str]:  # fmt: skip
     """``exec-venue ib run …`` (the script beside this interpreter, else ``python -m``)."""
-    script = Path(sys.executable).with_name("exec-venue")
-    program = [str(script)] if script.exists() else [sys.executable, "-m", "live_daemon.venues.cli"]
+    from live_daemon.venues.launch import exec_venue_program
+
+    program = exec_venue_program()
     args = ["ib", "run", "--host", host, "--port", str(port), "--dir", str(state_dir.resolve())]
     args += [f"--price={key}={price}" for key, price in prices.items()]
     if account:
@@ -105,17 +105,10 @@ def launch(
 ) -> subprocess.Popen[bytes]:  # fmt: skip
     """The stand-in, detached as the paper venue is (:mod:`live_daemon.venues.launch`): its
     own session, output appended to ``<state_dir>/venue.log``, stdin from /dev/null."""
+    from live_daemon.venues.launch import launch_detached
+
     venue_dir = VenueDir(state_dir.resolve())
-    venue_dir.path.mkdir(parents=True, exist_ok=True)
-    with open(venue_dir.log, "ab") as output:
-        process = subprocess.Popen(
-            command(host, port, state_dir, prices, account, log_level),
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=os.environ.copy(),
-        )
+    process = launch_detached(command(host, port, state_dir, prices, account, log_level), state_dir)
     log.info("ib_standin_launched pid=%d port=%d dir=%s", process.pid, port, venue_dir.path)
     return process
 
