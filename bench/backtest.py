@@ -104,7 +104,7 @@ def pipeline(base: Path) -> tuple[int, float, dict]:
     signals, _ = load_signals_day(LocalObjectStore(base / "signals"), DAY, reference)
     events = execution_events(signals)
     windows = execution_windows(
-        events, lambda k: [s.key for s in reference.venues_listing(CanonicalId.parse(k))]
+        events, lambda k: [s.key for s in reference.backtest_listing(CanonicalId.parse(k))]
     )
     ticks, io = load_tick_windows(LocalObjectStore(base / "ticks"), windows, DAY)
     result = run_backtest(

@@ -46,7 +46,10 @@ DERIBIT            OPTION:BTC-USD-50000-…-C   BTC-31DEC24-50000-C     BTC-31DE
 
 Both Binance venues map to the single Nautilus venue ``BINANCE`` (as the adapters do);
 Deribit uses our own adapter with venue name ``DERIBIT``. Inverse contracts are USD-quoted
-on every venue. NautilusTrader is imported lazily, only by :meth:`CanonicalId.to_nautilus`.
+on every venue. ``IB`` (Interactive Brokers) has no symbol here: our ib_async adapter maps
+an id to an IB contract itself (``IB:SPOT_PAIR:AAPL-USD`` is the stock AAPL in USD;
+``live_daemon/venues/interactive_brokers/contracts.py``). NautilusTrader is imported
+lazily, only by :meth:`CanonicalId.to_nautilus`.
 """
 
 from __future__ import annotations
@@ -68,7 +71,14 @@ FORMAT = "[ASSET_CLASS:]VENUE:INSTRUMENT_TYPE:PAYLOAD[@SUFFIX]"
 ANY_VENUE = "ANY"
 LINEAR = "LIN"
 INVERSE = "INV"
-KNOWN_VENUES: tuple[str, ...] = ("BINANCE-SPOT", "BINANCE-FUTURES", "BYBIT", "OKX", "DERIBIT")
+KNOWN_VENUES: tuple[str, ...] = (
+    "BINANCE-SPOT",
+    "BINANCE-FUTURES",
+    "BYBIT",
+    "OKX",
+    "DERIBIT",
+    "IB",
+)
 NAUTILUS_VENUES: dict[str, str] = {
     "BINANCE-SPOT": "BINANCE",
     "BINANCE-FUTURES": "BINANCE",

@@ -10,8 +10,14 @@ Units: quantities are in the venue's own size unit — base currency on Binance 
 contracts of ``multiplier`` base units on OKX swaps (BTC-USDT-SWAP: 0.01 BTC), USD on
 Deribit inverse perpetuals (size increment 10 USD for BTC, 1 USD for ETH).
 :meth:`InstrumentSpec.base_quantity` and :meth:`InstrumentSpec.notional` convert. Fees are
-fractions of notional (a negative maker fee is a rebate); ``latency_ms`` is a typical order
-round trip, used by the router.
+fractions of notional (a negative maker fee is a rebate), plus ``fee_per_unit`` in the
+quote currency per venue unit (Interactive Brokers' per-share commission); ``latency_ms``
+is a typical order round trip, used by the router.
+
+``backtest`` says whether the backtest has a market for the listing. The demo data and the
+backtest engine cover the crypto venues; an ``IB:`` stock listing (``backtest: false``) is
+routable by the live daemon only, and the backtest neither opens an account at its venue
+nor reads its ticks.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ class InstrumentSpec(BaseModel):
     multiplier: Decimal = Field(default=Decimal(1), gt=0)
     is_inverse: bool = False
     latency_ms: float = Field(gt=0)
+    fee_per_unit: Decimal = Field(default=Decimal(0), ge=0, le=1)
+    backtest: bool = True
 
     @field_validator("key")
     @classmethod
@@ -180,12 +188,20 @@ class InstrumentReference:
     def venues(self) -> list[str]:
         return sorted({spec.venue for spec in self._specs.values()})
 
+    def backtest_venues(self) -> list[str]:
+        """The venues the backtest has a market at (one account each)."""
+        return sorted({spec.venue for spec in self._specs.values() if spec.backtest})
+
     def venues_listing(self, cid: CanonicalId) -> list[InstrumentSpec]:
         """Every venue's listing of an ``ANY:`` ID (sorted by venue, maybe empty);
         for a concrete ID just its own spec (unknown → :class:`UnknownInstrumentError`)."""
         if not cid.is_any_venue:
             return [self.get(cid)]
         return list(self._listings.get((cid.instrument_type.value, cid.payload, cid.suffix), []))
+
+    def backtest_listing(self, cid: CanonicalId) -> list[InstrumentSpec]:
+        """:meth:`venues_listing` without the listings the backtest has no market for."""
+        return [spec for spec in self.venues_listing(cid) if spec.backtest]
 
 
 PACKAGED_REFERENCE_SOURCE = f"execution_core/instruments/{PACKAGED_REFERENCE} (packaged)"

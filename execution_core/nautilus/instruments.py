@@ -91,11 +91,18 @@ def to_nautilus_instrument(
 ) -> Instrument:
     """A ``CryptoPerpetual`` / ``CurrencyPair`` for ``spec`` (see the module docstring).
 
-    Raises :class:`InvalidInstrumentIdError` for instrument types other than PERPETUAL and
-    SPOT_PAIR (futures and options are not modelled yet) or unmappable keys.
+    Raises :class:`DataError` for a per-unit commission (``fee_per_unit``), which the
+    engine cannot charge, and :class:`InvalidInstrumentIdError` for instrument types other
+    than PERPETUAL and SPOT_PAIR (futures and options are not modelled yet) or unmappable
+    keys.
     """
     cid = CanonicalId.parse(spec.key)
     kind = cid.instrument_type
+    if spec.fee_per_unit:  # NautilusTrader's instruments charge fractions of notional only
+        raise DataError(
+            f"instrument {spec.key}: fee_per_unit {spec.fee_per_unit} (a per-unit commission) "
+            "is not simulated by the backtest engine; mark the listing backtest: false"
+        )
     if kind not in (InstrumentType.PERPETUAL, InstrumentType.SPOT_PAIR):
         raise InvalidInstrumentIdError(
             f"cannot build a NautilusTrader instrument for {spec.key}: {kind} is not "

@@ -17,8 +17,10 @@ Cost model
 All components are basis points of the venue's **mid price** (``reference_price`` of
 :class:`VenueCost`), so venues compare on one scale::
 
-    fee_bps         = taker_fee × 1e4          (maker_fee × 1e4 when config.taker is False;
-                                                a negative maker fee is a rebate)
+    fee_bps         = (taker_fee + fee_per_unit / unit_notional) × 1e4
+                      (maker_fee when config.taker is False; a negative maker fee is a
+                      rebate; unit_notional is one venue unit's notional at mid, so IB's
+                      per-share commission of 0.005 USD on a 190 USD share is 0.26 bps)
     half_spread_bps = (ask − bid) / 2 / mid × 1e4
     impact_bps      = 0                                         if quantity ≤ touch size
                     = impact_bps_per_touch × (quantity / touch_size − 1)   otherwise
@@ -215,7 +217,10 @@ def expected_cost_bps(
         raise IneligibleVenueError(spec.key, problem)
     mid = book.mid_price
     touch_price, touch_size = book.touch(side)
-    fee_bps = float(spec.taker_fee if config.taker else spec.maker_fee) * BPS
+    rate = float(spec.taker_fee if config.taker else spec.maker_fee)
+    if spec.fee_per_unit:
+        rate += float(spec.fee_per_unit) / float(spec.notional(Decimal(1), Decimal(str(mid))))
+    fee_bps = rate * BPS
     half_spread_bps = (book.ask_price - book.bid_price) / 2.0 / mid * BPS
     impact_bps = (
         0.0

@@ -71,7 +71,7 @@ def signal_events(
         where = f"{row.get('signal_file') or 'signals'} row {row['signal_row']}"
         try:
             cid = CanonicalId.parse(row["instrument_key"])
-            listing = [s.key for s in reference.venues_listing(cid)]
+            listing = [s.key for s in reference.backtest_listing(cid)]
         except ExecutionServicesError as exc:  # bad params, bad ID, unknown instrument
             raise DataError(f"{where}: {exc}") from None
         if not set(listing) & venue_keys:
@@ -131,7 +131,9 @@ def run_backtest(
         events.with_columns(pl.col("ts_event").dt.epoch("ns")), reference, venue_keys
     )
     book = _Book(
-        opening=(opening or Portfolio()).with_accounts(reference.venues(), config.starting_cash),
+        opening=(opening or Portfolio()).with_accounts(
+            reference.backtest_venues(), config.starting_cash
+        ),
         opened_at=opened_at,
     )
     if not signal_list:  # no target change: nothing to execute, the portfolio carries through

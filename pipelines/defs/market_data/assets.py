@@ -31,10 +31,11 @@ GROUP = "market_data"
 
 
 def venue_resolver(reference: InstrumentReference) -> Callable[[str], list[str]]:
-    """The venue instrument keys a signal's instrument key may trade on."""
+    """The venue instrument keys a signal's instrument key may trade on in the backtest
+    (listings marked ``backtest: false`` have no ticks to read)."""
 
     def venues_for(key: str) -> list[str]:
-        return [spec.key for spec in reference.venues_listing(CanonicalId.parse(key))]
+        return [spec.key for spec in reference.backtest_listing(CanonicalId.parse(key))]
 
     return venues_for
 

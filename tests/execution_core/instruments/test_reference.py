@@ -19,6 +19,7 @@ from execution_core.instruments.reference import (
 )
 
 DEMO_VENUES = ["BINANCE-FUTURES", "BINANCE-SPOT", "BYBIT", "DERIBIT", "OKX"]
+IB_STOCKS = ["IB:SPOT_PAIR:AAPL-USD", "IB:SPOT_PAIR:MSFT-USD"]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +56,9 @@ def _write(tmp_path: Path, *specs: dict[str, Any]) -> Path:
 
 
 def test_packaged_reference_loads(reference: InstrumentReference) -> None:
-    assert reference.venues() == DEMO_VENUES
-    assert len(reference) == len(reference.keys()) == 10
+    assert reference.venues() == sorted([*DEMO_VENUES, "IB"])
+    assert reference.backtest_venues() == DEMO_VENUES
+    assert len(reference) == len(reference.keys()) == 10 + len(IB_STOCKS)
     assert reference.keys() == [spec.key for spec in reference.specs()]
     for spec in reference.specs():
         key = spec.key
@@ -66,7 +68,8 @@ def test_packaged_reference_loads(reference: InstrumentReference) -> None:
         assert reference.get(key) is spec
         assert reference.get(cid) is spec
         assert (spec.base, spec.quote) == (cid.base, cid.quote)
-        cid.to_venue_symbol()  # every packaged listing maps to a venue symbol
+        if spec.venue != "IB":  # IB's adapter maps an id to an IB contract itself
+            cid.to_venue_symbol()  # every other packaged listing maps to a venue symbol
 
 
 def test_packaged_values(reference: InstrumentReference) -> None:
@@ -83,6 +86,7 @@ def test_packaged_values(reference: InstrumentReference) -> None:
         "BYBIT": 30.0,
         "OKX": 35.0,
         "DERIBIT": 40.0,
+        "IB": 60.0,
     }
 
 
@@ -198,3 +202,25 @@ def test_spec_is_frozen_and_validates_directly() -> None:
         spec.base = "ETH"  # type: ignore[misc]
     with pytest.raises(ValidationError, match="instrument BINANCE-SPOT:SPOT_PAIR:BTC-USDT"):
         InstrumentSpec.model_validate(_spec_dict(price_precision=3))
+
+
+def test_ib_stocks_are_live_only_with_a_per_share_commission(
+    reference: InstrumentReference,
+) -> None:
+    """The backtest has no market for IB: its listings are routable live, and the backtest
+    neither lists them for a signal nor opens an account at IB."""
+    for key in IB_STOCKS:
+        spec = reference.get(key)
+        assert (spec.backtest, spec.fee_per_unit, spec.taker_fee) == (False, Decimal("0.005"), 0)
+        assert spec.size_increment == spec.min_quantity == 1  # whole shares
+    any_aapl = CanonicalId.parse("ANY:SPOT_PAIR:AAPL-USD")
+    assert [s.key for s in reference.venues_listing(any_aapl)] == [IB_STOCKS[0]]
+    assert reference.backtest_listing(any_aapl) == []
+    any_btc = CanonicalId.parse("ANY:PERPETUAL:BTC-USDT@LIN")
+    assert reference.backtest_listing(any_btc) == reference.venues_listing(any_btc)
+
+
+@pytest.mark.parametrize("fee", ["-0.001", "2"])
+def test_fee_per_unit_out_of_range_is_refused(fee: str) -> None:
+    with pytest.raises(ValidationError, match="fee_per_unit"):
+        InstrumentSpec.model_validate(_spec_dict(fee_per_unit=fee))

@@ -108,6 +108,19 @@ def test_maker_mode_uses_the_maker_fee_and_rebates_are_negative() -> None:
     assert taker.fee_bps == pytest.approx(4.0)
 
 
+def test_a_per_unit_commission_is_priced_at_mid(reference: InstrumentReference) -> None:
+    """IB's 0.005 USD a share on a 200 USD share: 0.25 bps on top of the rate."""
+    aapl = reference.get("IB:SPOT_PAIR:AAPL-USD")
+    book = TopOfBook(bid_price=199.99, bid_size=500.0, ask_price=200.01, ask_size=500.0, ts_ns=TS)
+    cost = expected_cost_bps("BUY", 100.0, book, aapl, CostModelConfig())
+    assert cost.fee_bps == pytest.approx(0.25)
+    with_rate = expected_cost_bps(
+        "BUY", 100.0, book, aapl.model_copy(update={"taker_fee": Decimal("0.0001")}),
+        CostModelConfig(),
+    )  # fmt: skip
+    assert with_rate.fee_bps == pytest.approx(1.25)
+
+
 def test_zero_size_at_the_touch_is_ineligible(reference: InstrumentReference) -> None:
     with pytest.raises(IneligibleVenueError, match="no size at the touch: ask") as info:
         expected_cost_bps(

@@ -32,7 +32,7 @@ REFERENCE = load_reference()
 
 def venues_for(key: str) -> list[str]:
     """Concrete venue keys a signal key may trade on, from the packaged reference."""
-    return [spec.key for spec in REFERENCE.venues_listing(CanonicalId.parse(key))]
+    return [spec.key for spec in REFERENCE.backtest_listing(CanonicalId.parse(key))]
 
 
 def events(rows: list[tuple[dt.timedelta, str, str]]) -> pl.DataFrame:

@@ -136,7 +136,7 @@ def windows_for(events: pl.DataFrame, reference: InstrumentReference) -> pl.Data
     """The execution windows the pipeline would open for ``events``."""
 
     def venues_for(key: str) -> list[str]:
-        return [spec.key for spec in reference.venues_listing(CanonicalId.parse(key))]
+        return [spec.key for spec in reference.backtest_listing(CanonicalId.parse(key))]
 
     return execution_windows(events, venues_for)
 

@@ -12,7 +12,8 @@ window, NORMAL market orders:
 - day 3: sell the 1.5 at the bid 99,000.0 (fee 74.25): realized 1.0 × (99,000 −
   100,000.1) + 0.5 × (99,000 − 101,000.1) = −2,000.15.
 
-Five venues in the reference: five accounts of 1,000,000 each.
+Five venues in the reference have a backtest market: five accounts of 1,000,000 each (IB,
+live-only, gets none).
 """
 
 from __future__ import annotations
