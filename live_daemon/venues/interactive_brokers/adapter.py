@@ -13,8 +13,10 @@
   among the orders IB reported, and never sends an order it finds; the venue's record is
   read back by orderRef (open orders, completed orders, executions).
 
-- **market data**: ``reqMktData`` per subscribed key (again after each reconnect);
-  :meth:`last_quote` is the ticker's bid/ask and sizes, ``None`` until both sides came.
+- **market data**: ``reqMktData`` per subscribed key (again after each reconnect): every
+  configured instrument with a ``con_id`` from the start (``market_data``), others by
+  :meth:`subscribe_market_data`; :meth:`last_quote` is the ticker's bid/ask and sizes,
+  ``None`` until both sides came (the router cannot price an order without it).
 
 Known limit: an order placed under another client id cannot be canceled by this one
 (TWS's rule).
@@ -105,6 +107,15 @@ class InteractiveBrokersAdapter(ExternalVenueAdapter):
         self._fills_told: set[str] = set()
         self._quote_keys: list[str] = []  # subscribed, kept across reconnects
         self._tickers: dict[str, Ticker] = {}
+        if config.market_data:  # the router prices an IB order from these quotes
+            self._quote_keys = [i.key for i in config.instruments if i.con_id]
+            for i in config.instruments:
+                if not i.con_id:
+                    log.warning(
+                        "ib_no_market_data key=%s: its con_id is not configured (ib_async "
+                        "keys quotes by IB's contract id), so the router cannot price it",
+                        i.key,
+                    )
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ class IBAdapterConfig(BaseModel):
     client_id: int = Field(default=1, ge=0)
     account: str = ""
     instruments: list[IBInstrument] = Field(default_factory=list)
+    market_data: bool = True  # quotes of every instrument with a con_id, from connection on
     connect_timeout_s: float = Field(default=10.0, gt=0)  # one connection attempt + sync
     start_timeout_s: float = Field(default=30.0, gt=0)  # connect() gives up (retrying on)
     request_timeout_s: float = Field(default=10.0, gt=0)  # a request's answer

@@ -71,12 +71,12 @@ class Recorder:
 
 @contextlib.asynccontextmanager
 async def _venue(
-    tmp_path: Path,
+    tmp_path: Path, **config: object
 ) -> AsyncIterator[tuple[StandInServer, InteractiveBrokersAdapter, Recorder]]:
     server = StandInServer(tmp_path / "ib", PRICES)
     await server.start()
     rec = Recorder()
-    ad = InteractiveBrokersAdapter(_config(server.port))
+    ad = InteractiveBrokersAdapter(_config(server.port, **config))
     ad.bind(rec.events.append, lambda venue, up: rec.connections.append(up))
     try:
         await ad.connect()
@@ -315,9 +315,25 @@ def _cfg(port: int) -> IBAdapterConfig:
     return _config(port).model_copy(update={"start_timeout_s": 0.3})
 
 
+def test_every_instrument_with_a_con_id_is_quoted_from_the_connection_on(
+    tmp_path: Path,
+) -> None:
+    """What the router prices an IB order from: no subscription asked for (found by the
+    daemon's first IB order, which no venue could price)."""
+
+    async def body() -> None:
+        async with _venue(tmp_path) as (_, ad, rec):
+            await rec.wait("AAPL's first quote", lambda: ad.last_quote(AAPL) is not None)
+            quote = ad.last_quote(AAPL)
+            assert quote is not None and quote[0] == Decimal("190.5")
+            assert ad.last_quote(ES) is None  # no con_id configured: not subscribed
+
+    _run(body())
+
+
 def test_quotes_come_from_market_data_and_follow_the_price(tmp_path: Path) -> None:
     async def body() -> None:
-        async with _venue(tmp_path) as (standin, ad, rec):
+        async with _venue(tmp_path, market_data=False) as (standin, ad, rec):
             assert ad.last_quote(AAPL) is None
             await ad.subscribe_market_data([AAPL])
             await rec.wait("a quote", lambda: ad.last_quote(AAPL) is not None)
