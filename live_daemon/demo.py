@@ -10,7 +10,9 @@ the paper venue (``exec-venue paper``, its record in ``runtime/venues/paper``), 
 outlives it by design; the demo stops it at the end (``exec-venue stop``), unless it was
 running before the demo began. The same goes for the local Deribit venue (``exec-venue
 deribit``, its record in ``runtime/venues/deribit``): the daemon trades Deribit's inverse
-BTC perpetual through our own adapter (JSON-RPC over WebSocket).
+BTC perpetual through our own adapter (JSON-RPC over WebSocket), and for the TWS stand-in
+(``exec-venue ib``, its journal in ``runtime/venues/ib``): the daemon buys AAPL through our
+Interactive Brokers adapter (ib_async, the TWS API socket protocol).
 """
 
 from __future__ import annotations
@@ -41,8 +43,13 @@ ORDERS = [
     ("NORMAL", "DERIBIT:PERPETUAL:BTC-USD@INV", "BUY", "0.03", {}),
     # an algorithm on an external venue runs in the daemon: children sent as plain orders
     ("TWAP", "ANY:PERPETUAL:BTC-USD@INV", "SELL", "0.02", {"duration_sec": 6, "max_slices": 3}),
+    # a stock at Interactive Brokers, on the TWS stand-in: 10 shares, IB's commission
+    ("NORMAL", "IB:SPOT_PAIR:AAPL-USD", "BUY", "10", {}),
 ]  # fmt: skip
 DERIBIT_INSTRUMENTS = '["DERIBIT:PERPETUAL:BTC-USD@INV"]'
+# IB keys quotes by its contract id (265598: AAPL on SMART); the stand-in quotes a fixed price
+IB_INSTRUMENTS = '[{"key": "IB:SPOT_PAIR:AAPL-USD", "con_id": 265598}]'
+IB_PRICES = '{"AAPL": "190.50"}'
 
 
 def _wait_healthy(process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -90,13 +97,20 @@ def main() -> None:
     from live_daemon.settings import load_settings
     from live_daemon.venues.state_dir import VenueDir
 
-    # the daemon trades Deribit too, on the local Deribit venue it starts
-    env = {"EXEC_DAEMON_DERIBIT__INSTRUMENTS": DERIBIT_INSTRUMENTS, **os.environ}
+    # the daemon trades Deribit and IB too, on the local venues it starts
+    env = {
+        "EXEC_DAEMON_DERIBIT__INSTRUMENTS": DERIBIT_INSTRUMENTS,
+        "EXEC_DAEMON_INTERACTIVE_BROKERS__INSTRUMENTS": IB_INSTRUMENTS,
+        "EXEC_DAEMON_INTERACTIVE_BROKERS__STANDIN_PRICES": IB_PRICES,
+        **os.environ,
+    }
     settings = load_settings()
     venue_dir = settings.venue_dir
     deribit_dir = settings.deribit.state_dir
+    ib_dir = settings.interactive_brokers.standin_dir
     venue_was_running = VenueDir(venue_dir.resolve()).running_pid() is not None
     deribit_was_running = VenueDir(deribit_dir.resolve()).running_pid() is not None
+    ib_was_running = VenueDir(ib_dir.resolve()).running_pid() is not None
     # the daemon's own log (every request, the venue's start) goes to a file, named at the
     # end: what the demo prints is the orders, their fills, the positions and the breaks
     DAEMON_LOG.parent.mkdir(parents=True, exist_ok=True)
@@ -148,10 +162,12 @@ def main() -> None:
             _stop_venue(venue_dir)
         if not deribit_was_running:
             _stop_venue(deribit_dir, "deribit")
+        if not ib_was_running:
+            _stop_venue(ib_dir, "ib")
         log_file.close()
         print(  # noqa: T201
-            f"logs: the daemon's in {DAEMON_LOG}, the venues' in {venue_dir / 'venue.log'} "
-            f"and {deribit_dir / 'venue.log'}"
+            f"logs: the daemon's in {DAEMON_LOG}, the venues' in {venue_dir / 'venue.log'}, "
+            f"{deribit_dir / 'venue.log'} and {ib_dir / 'venue.log'}"
         )
 
 
