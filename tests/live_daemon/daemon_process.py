@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,10 +39,23 @@ def query(url: str, sql: str, *args: object) -> list[asyncpg.Record]:
     return asyncio.run(run())
 
 
+# Below Linux's ephemeral range (32768-60999): a port the OS hands out for outgoing
+# connections (the daemon's to PostgreSQL and its venues, while it starts and before it
+# binds its own port) can never be one of these. Found in CI: a daemon with the IB
+# stand-in could not bind its port, taken by one of its own outgoing connections.
+LISTEN_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, outside the ephemeral range (see LISTEN_PORTS)."""
+    for port in random.sample(LISTEN_PORTS, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS} after 200 tries")
 
 
 def publish_ticks(root: Path) -> Path:

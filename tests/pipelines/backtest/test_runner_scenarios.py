@@ -58,8 +58,8 @@ from tests.pipelines.backtest.conftest import (
 TAKER_FEE = 0.0005  # BINANCE-FUTURES and OKX BTC-USDT perpetuals
 MAKER_FEE = 0.0002
 STARTING_CASH = BacktestConfig().starting_cash  # of each venue's account
-# one account per venue of the reference, each opened with the configured cash
-ALL_ACCOUNTS_CASH = STARTING_CASH * len(load_reference().venues())
+# one account per venue the backtest has a market at, each opened with the configured cash
+ALL_ACCOUNTS_CASH = STARTING_CASH * len(load_reference().backtest_venues())
 LATENCY_TOLERANCE = dt.timedelta(milliseconds=200)  # venue latency + the quote step
 MID = (BID + ASK) / 2
 
