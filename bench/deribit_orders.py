@@ -20,7 +20,7 @@ client writes ``POST /api/orders`` (wall clock) to the ``ts`` of the order's fir
 daemon recorded Deribit's answer; same machine, same clock). That is REST, risk, routing,
 the OMS commit, the adapter (its client-side credit buckets included), the WebSocket round
 trip to the venue (which records the order in its SQLite record before answering), and
-the OMS commit of the acknowledgement. The daemon's own ``submit_ack_latency_seconds``
+the OMS commit of the acknowledgement. The daemon's own ``exec_submit_ack_latency_seconds``
 histogram stops when the order is handed to the venue, before Deribit answers, so it is
 not used. ``http_p99_ms`` is the HTTP answer alone; ``server_p99_ms`` is the OMS's
 ``submitted`` row → its ``acknowledged`` row (no client, no HTTP). Percentiles are over the

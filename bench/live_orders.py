@@ -152,11 +152,11 @@ async def wait_until_final(database_url: str, timeout_s: float) -> float | None:
 
 
 def server_ack_buckets(url: str) -> dict[str, float]:
-    """The daemon's own submit→ack histogram (``submit_ack_latency_seconds``) so far, as
+    """The daemon's own submit→ack histogram (``exec_submit_ack_latency_seconds``) so far, as
     the share of orders at or under each bound: server time, without HTTP and the client."""
     counts: dict[str, float] = {}
     for line in httpx.get(url + "/metrics", timeout=5).text.splitlines():
-        if line.startswith("submit_ack_latency_seconds_bucket"):
+        if line.startswith("exec_submit_ack_latency_seconds_bucket"):
             bound = line.split('le="', 1)[1].split('"', 1)[0]
             counts[bound] = float(line.rsplit(" ", 1)[1])
     total = counts.get("+Inf", 0.0) or 1.0

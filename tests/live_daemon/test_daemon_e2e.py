@@ -83,7 +83,7 @@ def test_one_order_per_algorithm_fills_and_moves_positions(daemon: Daemon) -> No
         positions = client.get("/api/positions").json()
         assert any(p.get("scope") == "aggregate" for p in positions), positions
         metrics = client.get("/metrics").text
-        assert "orders_submitted_total" in metrics and "fills_total" in metrics
+        assert "exec_orders_submitted_total" in metrics and "exec_fills_total" in metrics
 
 
 def test_bad_input_leaves_no_row_and_risk_rejection_leaves_one(

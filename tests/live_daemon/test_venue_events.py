@@ -67,8 +67,8 @@ def test_a_burst_of_events_is_applied_in_order_and_a_bad_one_costs_only_itself(
         assert row["quantity"] == Decimal("0.02") and row["avg_entry_price"] == 101
         assert row["fees"] == Decimal("0.02")
         rendered = metrics.render().decode()
-        assert 'errors_total{kind="venue_event"} 1.0' in rendered
-        assert 'fills_total{venue="BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"} 2.0' in rendered
+        assert 'exec_errors_total{kind="venue_event"} 1.0' in rendered
+        assert 'exec_fills_total{venue="BINANCE-FUTURES:PERPETUAL:BTC-USDT@LIN"} 2.0' in rendered
 
     run(body())
 
