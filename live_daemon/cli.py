@@ -1,17 +1,20 @@
 """``exec-cli``: a command-line client of the live daemon's order API.
 
-Every command prints the API's JSON response, pretty-printed (one object or array: the same
-output for people and scripts), and exits 0 on a 2xx answer; otherwise it prints the
-error body to stderr and exits 1 (2 for a usage error). Validation is the API's: what it
-rejects, the CLI reports with the field named.
+Every command prints the API's answer and exits 0 on a 2xx answer; otherwise it prints the
+error body (JSON) to stderr and exits 1 (2 for a usage error). Validation is the API's:
+what it rejects, the CLI reports with the field named. By default an order, a fill, a
+position and an execution-log entry print as the one line of text the API gives them
+(``text``: the same the web UI shows; :mod:`live_daemon.display`), an order followed by
+its fills; ``--output json`` prints the JSON answer instead, pretty-printed, for scripts.
 
     exec-cli submit --operation-id OP-1 --instrument ANY:PERPETUAL:BTC-USDT@LIN \\
         --side BUY --quantity 0.01 --strategy demo --algo TWAP \\
         --algo-params '{"duration_sec": 60, "max_slices": 6}'
     exec-cli submit --json order.json          # or --json - to read stdin
     exec-cli status OP-1 ; exec-cli cancel OP-1
-    exec-cli orders --status FILLED --since 2025-01-15T00:00:00Z --limit 50
-    exec-cli positions ; exec-cli health
+    exec-cli orders --status FILLED --since 2025-01-15T00:00:00Z --limit 50 --search OP-
+    exec-cli positions ; exec-cli logs --outcome rejected ; exec-cli timeline OP-1
+    exec-cli health ; exec-cli --output json status OP-1
 
 ``--url`` defaults to ``$EXEC_DAEMON_URL`` or ``http://127.0.0.1:8001``; ``--token`` to
 ``$EXEC_DAEMON_TOKEN``.
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -35,12 +39,32 @@ DEFAULT_URL = "http://127.0.0.1:8001"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+class Output(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 @dataclass(frozen=True)
 class _Target:
     url: str
     token: str | None
     timeout: float
     transport: httpx.BaseTransport | None
+    output: Output = Output.TEXT
+
+
+def text_lines(body: Any) -> list[str] | None:
+    """The lines the API's ``text`` fields make of ``body`` (an order and its fills, a
+    list of orders or positions, an execution log), or ``None`` when it has none (health,
+    a timeline: printed as JSON)."""
+    if isinstance(body, dict) and isinstance(body.get("entries"), list):
+        return [str(entry.get("text", "")) for entry in body["entries"]]
+    if isinstance(body, dict) and "text" in body:
+        fills = body.get("fills") or []
+        return [str(body["text"]), *(f"  {fill.get('text', '')}" for fill in fills)]
+    if isinstance(body, list) and all(isinstance(item, dict) and "text" in item for item in body):
+        return [str(item["text"]) for item in body]
+    return None
 
 
 def _dump(body: Any) -> str:
@@ -86,15 +110,17 @@ def _call(
         raise _fail(
             f"cannot reach the daemon at {target.url}: {type(exc).__name__}: {exc}"
         ) from None
+    parsed = True
     try:
         payload: Any = response.json()
         text = _dump(payload)
     except ValueError:
-        text = response.text
+        parsed, text = False, response.text
         if not response.is_success:
             text = _dump({"detail": f"HTTP {response.status_code}: {text.strip()}"})
     if response.is_success:
-        typer.echo(text)
+        lines = text_lines(payload) if parsed and target.output is Output.TEXT else None
+        typer.echo(text if lines is None else "\n".join(lines))
         return
     typer.echo(text, err=True)
     raise typer.Exit(1)
@@ -124,7 +150,7 @@ def create_cli(transport: httpx.BaseTransport | None = None) -> typer.Typer:
     ``httpx.MockTransport`` or an ASGI bridge)."""
     app = typer.Typer(
         name="exec-cli",
-        help="Client of the live execution daemon's order API (prints its JSON answers).",
+        help="Client of the live execution daemon's order API.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,
@@ -141,8 +167,11 @@ def create_cli(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             typer.Option(envvar="EXEC_DAEMON_TOKEN", help="Bearer token of the order API."),
         ] = None,
         timeout: Annotated[float, typer.Option(min=0.1, help="Request timeout, seconds.")] = 10.0,
+        output: Annotated[
+            Output, typer.Option(help="text: the lines the web UI shows too; json: the answer.")
+        ] = Output.TEXT,
     ) -> None:
-        ctx.obj = _Target(url.rstrip("/"), token, timeout, transport)
+        ctx.obj = _Target(url.rstrip("/"), token, timeout, transport, output)
 
     @app.command()
     def submit(
@@ -230,6 +259,9 @@ def create_cli(transport: httpx.BaseTransport | None = None) -> typer.Typer:
         strategy: Annotated[str | None, typer.Option(help="This strategy_id.")] = None,
         since: Annotated[str | None, typer.Option(help="Created at/after (ISO 8601).")] = None,
         until: Annotated[str | None, typer.Option(help="Created before (ISO 8601).")] = None,
+        search: Annotated[
+            str | None, typer.Option(help="A part of the operation id or order id.")
+        ] = None,
         limit: Annotated[int | None, typer.Option(help="At most this many (1..1000).")] = None,
     ) -> None:
         """List orders, newest first (GET /api/orders)."""
@@ -240,9 +272,37 @@ def create_cli(transport: httpx.BaseTransport | None = None) -> typer.Typer:
             "strategy": strategy,
             "since": since,
             "until": until,
+            "q": search,
             "limit": limit,
         }
         _call(ctx, "GET", "/api/orders", params=params)
+
+    @app.command()
+    def timeline(
+        ctx: typer.Context,
+        operation_id: Annotated[str, typer.Argument(help="The order's operation_id.")],
+    ) -> None:
+        """An order's event log: risk result, routing decision, acknowledgement, fills."""
+        _call(ctx, "GET", f"/api/orders/{quote(operation_id, safe='')}/timeline")
+
+    @app.command()
+    def logs(
+        ctx: typer.Context,
+        after: Annotated[int | None, typer.Option(help="Entries after this event_id.")] = None,
+        outcome: Annotated[str | None, typer.Option(help="accepted or rejected.")] = None,
+        strategy: Annotated[str | None, typer.Option(help="This strategy_id.")] = None,
+        instrument: Annotated[str | None, typer.Option(help="This instrument_key.")] = None,
+        limit: Annotated[int | None, typer.Option(help="At most this many (1..1000).")] = None,
+    ) -> None:
+        """The execution log: orders accepted, and rejected with the reason (GET /api/logs)."""
+        params = {
+            "after": after,
+            "outcome": outcome.lower() if outcome else None,
+            "strategy": strategy,
+            "instrument": instrument,
+            "limit": limit,
+        }
+        _call(ctx, "GET", "/api/logs", params=params)
 
     @app.command()
     def positions(ctx: typer.Context) -> None:

@@ -36,6 +36,7 @@ from execution_core.routing.router import SmartRouter
 from live_daemon.api.ports import ServiceUnavailable
 from live_daemon.domain import EventKind, OrderRecord, OrderRequest, OrderStatus
 from live_daemon.metrics import Metrics
+from live_daemon.oms.execution_log import ExecutionLog, LogQuery
 from live_daemon.oms.order_ids import new_order_id
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.operations import OrderTerms
@@ -353,6 +354,15 @@ class LiveExecutionOrchestrator:
     async def list_orders(self, **filters: Any) -> list[OrderRecord]:
         return await self.oms.list(**filters)
 
+    async def timeline(self, operation_id: str) -> tuple[OrderRecord, list[dict[str, Any]]] | None:
+        record = await self.oms.get(operation_id, with_fills=False)
+        if record is None:
+            return None
+        return record, await self.oms.events(record.order_id)
+
+    async def execution_log(self, query: LogQuery) -> list[dict[str, Any]]:
+        return await ExecutionLog(self.oms.pool).entries(query)
+
     async def positions(self) -> list[dict[str, Any]]:
         return await self.position_tracker.rows()
 
@@ -369,7 +379,7 @@ class LiveExecutionOrchestrator:
         status = "error" if database != "ok" else "ok"
         if self.heartbeat is not None and self.heartbeat.ownership.lost_to_another:
             status = "error"
-        if status == "ok" and any(not _is_up(v) for v in venues.values()):
+        if status == "ok" and any(not venue_is_up(v) for v in venues.values()):
             status = "degraded"
         return {
             "status": status,
@@ -390,7 +400,7 @@ class LiveExecutionOrchestrator:
         report: dict[str, Any] = {
             "venues": {
                 name: {
-                    "connected": _is_up(venue),
+                    "connected": venue_is_up(venue),
                     "endpoint": venue.get("endpoint"),
                     "venue_keys": list(venue.get("venue_keys", ())),
                 }
@@ -407,7 +417,9 @@ class LiveExecutionOrchestrator:
         try:
             result = await self.reconcile("requested", whole_record=True)
         except VenueError as exc:
-            down = [name for name, venue in venues.items() if not _is_up(venue)] or list(venues)
+            down = [name for name, venue in venues.items() if not venue_is_up(venue)] or list(
+                venues
+            )
             log.error("reconciliation_venue_unreachable venues=%s error=%s", down, exc)
             report.update(unreachable=down, errors={name: str(exc) for name in down})
             return report
@@ -434,6 +446,6 @@ class LiveExecutionOrchestrator:
         return resolved
 
 
-def _is_up(venue: dict[str, Any]) -> bool:
+def venue_is_up(venue: dict[str, Any]) -> bool:
     """A venue's health entry says it is connected (the paper venue also says ``running``)."""
     return bool(venue.get("connected", venue.get("running")))

@@ -8,7 +8,6 @@ import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,14 +20,13 @@ from execution_core.instruments.reference import load_reference
 from execution_core.risk.engine import PreTradeRiskEngine, RiskBook
 from execution_core.routing.router import SmartRouter
 from live_daemon.api.app import create_app, package_version
-from live_daemon.api.ports import ServiceUnavailable
 from live_daemon.collector import settle_collector
 from live_daemon.metrics import Metrics
 from live_daemon.oms.database import create_pool, resolve_database_url
 from live_daemon.oms.migrations import migrate
 from live_daemon.oms.orders import UnifiedOrderManager
 from live_daemon.oms.positions import PositionStore
-from live_daemon.orchestrator import LiveExecutionOrchestrator
+from live_daemon.orchestrator import LiveExecutionOrchestrator, venue_is_up
 from live_daemon.positions import UnifiedPositionTracker
 from live_daemon.settings import DaemonSettings
 from live_daemon.supervision import (
@@ -47,23 +45,6 @@ log = logging.getLogger(__name__)
 
 # The paper venues' accounts: 1,000,000 USDT on each of Binance, Bybit and OKX.
 PAPER_BALANCE = Decimal(3_000_000)
-
-
-@dataclass
-class _Holder:
-    orchestrator: LiveExecutionOrchestrator | None = None
-
-
-class _Deferred:
-    """The API is built before the lifespan has started the orchestrator it calls."""
-
-    def __init__(self, holder: _Holder) -> None:
-        self._holder = holder
-
-    def __getattr__(self, name: str):
-        if self._holder.orchestrator is None:
-            raise ServiceUnavailable("the daemon is starting")
-        return getattr(self._holder.orchestrator, name)
 
 
 def base_units(row: Mapping[str, Any]) -> Decimal:
@@ -112,7 +93,6 @@ def refuse_live_without_keys(settings: DaemonSettings) -> None:
 
 def build_app(settings: DaemonSettings) -> FastAPI:
     refuse_live_without_keys(settings)
-    holder = _Holder()
     reference = load_reference()
     metrics = Metrics()
 
@@ -142,21 +122,6 @@ def build_app(settings: DaemonSettings) -> FastAPI:
             identity = DaemonIdentity(
                 version=package_version(), api_url=f"http://{settings.host}:{settings.port}"
             )
-            holder_gateway: list[CompositeGateway] = []
-            heartbeat = Heartbeat(
-                pool,
-                identity,
-                ownership,
-                venues=lambda: holder_gateway[0].venues_health() if holder_gateway else {},
-                interval_secs=settings.heartbeat_secs,
-            )
-            await heartbeat.beat()  # the row exists (and beats) while the venues start
-            heartbeat.start()
-            stack.push_async_callback(heartbeat.stop)
-            position_store = PositionStore(pool)
-            oms = UnifiedOrderManager(pool, positions=position_store)
-            positions = UnifiedPositionTracker(position_store)
-            orchestrator_box: list[LiveExecutionOrchestrator] = []
             # The NautilusTrader venues run in a process of its own (live_daemon.venues.host):
             # paper sandboxes, or in live mode the real Binance/Bybit/OKX clients.
             # It listens on venue_host:venue_port and outlives the daemon; the daemon is its
@@ -174,25 +139,38 @@ def build_app(settings: DaemonSettings) -> FastAPI:
                     state_dir=settings.venue_dir,
                     mode=settings.mode,
                 ),
-                on_event=lambda e: orchestrator_box[0].on_venue_event(e),
-                on_connection=lambda up: orchestrator_box[0].on_venue_connection(up, "paper"),
                 autostart=settings.venue_autostart,
                 start_timeout_secs=settings.venue_start_timeout_secs,
                 reconnect_max_secs=settings.venue_reconnect_max_secs,
             )
             # The external venues' adapters (Deribit, Interactive Brokers), and one gateway
-            # over them and the paper venue (live_daemon.venues.composite).
+            # over them and the paper venue (live_daemon.venues.composite). Both are bound
+            # to the orchestrator once it exists, before they start.
             gateway = CompositeGateway(
                 paper,
                 AdapterRegistry(build_adapters(settings)),
-                on_event=lambda e: orchestrator_box[0].on_venue_event(e),
-                on_connection=lambda up, venue: orchestrator_box[0].on_venue_connection(up, venue),
                 breaker_failures=settings.venue_breaker_failures,
                 breaker_cooldown_secs=settings.venue_breaker_cooldown_secs,
                 lookup_secs=settings.venue_lookup_secs,
                 reference=reference,
             )
-            holder_gateway.append(gateway)
+            heartbeat = Heartbeat(
+                pool,
+                identity,
+                ownership,
+                venues=gateway.venues_health,
+                interval_secs=settings.heartbeat_secs,
+            )
+            await heartbeat.beat()  # the row exists (and beats) while the venues start
+            heartbeat.start()
+            stack.push_async_callback(heartbeat.stop)
+            metrics.watch_heartbeat(lambda: heartbeat.last_beat)
+            metrics.watch_venues(
+                lambda: {name: venue_is_up(v) for name, v in gateway.venues_health().items()}
+            )
+            position_store = PositionStore(pool)
+            oms = UnifiedOrderManager(pool, positions=position_store)
+            positions = UnifiedPositionTracker(position_store)
             risk_book = RiskBook(balance=PAPER_BALANCE if settings.mode == "paper" else None)
             await load_positions(risk_book, position_store)
             orchestrator = LiveExecutionOrchestrator(
@@ -206,16 +184,19 @@ def build_app(settings: DaemonSettings) -> FastAPI:
                 metrics,
                 heartbeat=heartbeat,
             )
-            orchestrator_box.append(orchestrator)
-            app.state.metrics = metrics
+            paper.bind(
+                orchestrator.on_venue_event,
+                lambda up: orchestrator.on_venue_connection(up, "paper"),
+            )
+            gateway.bind(orchestrator.on_venue_event, orchestrator.on_venue_connection)
             stack.push_async_callback(paper.stop)  # the connection; the venue runs on
             await paper.start()
             stack.push_async_callback(gateway.stop)  # the external adapters
             await gateway.start()
             stack.push_async_callback(orchestrator.stop)
             await orchestrator.start()
-            holder.orchestrator = orchestrator
-            stack.callback(setattr, holder, "orchestrator", None)
+            app.state.orchestrator = orchestrator  # the API serves orders from now on
+            stack.callback(setattr, app.state, "orchestrator", None)
             settle_collector()  # startup is done: see live_daemon.collector
             await heartbeat.record_event("daemon_started", detail=identity.as_dict())
             log.info(
@@ -229,9 +210,5 @@ def build_app(settings: DaemonSettings) -> FastAPI:
         log.info("daemon_stopped instance=%s", identity.instance_id)
 
     return create_app(
-        _Deferred(holder),
-        token=settings.token,
-        lifespan=lifespan,
-        metrics=metrics,  # type: ignore[arg-type]
-        instruments=reference,
+        token=settings.token, lifespan=lifespan, metrics=metrics, instruments=reference
     )

@@ -90,4 +90,9 @@ def document_bearer_auth(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
-__all__ = ["BEARER_SCHEME", "AuthenticatedRoute", "check_token", "document_bearer_auth"]
+__all__ = [
+    "BEARER_SCHEME",
+    "AuthenticatedRoute",
+    "check_token",
+    "document_bearer_auth",
+]

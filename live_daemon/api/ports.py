@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any, Protocol
 
 from live_daemon.domain import OrderRecord, OrderRequest, OrderStatus
+from live_daemon.oms.execution_log import LogQuery
 from live_daemon.oms.orders import IdempotencyConflict
 
 
@@ -45,11 +46,21 @@ class OrderService(Protocol):
         strategy: str | None,
         since: dt.datetime | None,
         until: dt.datetime | None,
+        search: str | None,
         limit: int,
     ) -> list[OrderRecord]:
         """Orders matching every given filter (``None``: no filter), newest first, at most
         ``limit`` (1..1000). ``since``/``until`` are timezone-aware UTC bounds on
         ``created_at``; the filters mean what ``UnifiedOrderManager.list`` says."""
+        ...
+
+    async def timeline(self, operation_id: str) -> tuple[OrderRecord, list[dict[str, Any]]] | None:
+        """The order and its event log, oldest first (``event_id``, ``ts``, ``kind``,
+        ``detail``), or None when unknown."""
+        ...
+
+    async def execution_log(self, query: LogQuery) -> list[dict[str, Any]]:
+        """The execution log's entries (:class:`~live_daemon.oms.execution_log.ExecutionLog`)."""
         ...
 
     async def positions(self) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from execution_core.orders import OrderType, Side
 from live_daemon.api.fields import DecimalStr
 from live_daemon.api.terms import OrderTermsOut, terms_out
+from live_daemon.display import fill_text, order_text, position_text
 from live_daemon.domain import Fill, OrderRecord, OrderStatus
 
 _OUT = ConfigDict(json_schema_serialization_defaults_required=True)
@@ -45,6 +46,7 @@ class FillOut(BaseModel):
     fee_currency: str = Field(description="Currency of the fee.")
     liquidity_side: str = Field(description="`MAKER` or `TAKER`.")
     timestamp: dt.datetime = Field(description="When the fill happened (UTC, ISO 8601).")
+    text: str = Field(description="The line `exec-cli` prints for this fill.")
 
 
 class OrderOut(OrderTermsOut):
@@ -75,6 +77,8 @@ class OrderOut(OrderTermsOut):
                     "fills": [],
                     "created_at": "2025-01-15T10:00:00.000123Z",
                     "updated_at": "2025-01-15T10:00:00.004567Z",
+                    "text": "OP-12345  SUBMITTED  BUY 1 ANY:PERPETUAL:BTC-USDT@LIN → "
+                    "BYBIT:PERPETUAL:BTC-USDT@LIN  MARKET  filled 0  TWAP",
                     **TRADE_TERMS_EXAMPLE,
                 }
             ]
@@ -108,6 +112,7 @@ class OrderOut(OrderTermsOut):
     fills: list[FillOut] = Field(description="The order's fills, oldest first.")
     created_at: dt.datetime
     updated_at: dt.datetime
+    text: str = Field(description="The line `exec-cli` prints for this order.")
 
 
 def fill_out(fill: Fill) -> FillOut:
@@ -119,6 +124,9 @@ def fill_out(fill: Fill) -> FillOut:
         fee_currency=fill.fee_currency,
         liquidity_side=fill.liquidity_side,
         timestamp=fill.ts,
+        text=fill_text(
+            fill_id=fill.fill_id, quantity=fill.quantity, price=fill.price, fee=fill.fee, ts=fill.ts
+        ),
     )
 
 
@@ -143,6 +151,20 @@ def order_out(record: OrderRecord) -> OrderOut:
         fills=[fill_out(f) for f in record.fills],
         created_at=record.created_at,
         updated_at=record.updated_at,
+        text=order_text(
+            operation_id=record.operation_id,
+            status=str(record.status),
+            side=str(record.side),
+            quantity=record.quantity,
+            instrument_key=record.instrument_key,
+            venue=record.venue_key,
+            order_type=str(record.order_type),
+            price=record.price,
+            filled_quantity=record.filled_quantity,
+            avg_fill_price=record.avg_fill_price,
+            exec_algorithm=record.exec_algorithm,
+            rejection_reason=record.rejection_reason,
+        ),
         **terms_out(record.terms),
     )
 
@@ -179,6 +201,64 @@ class PositionOut(BaseModel):
         default=None, description="Aggregate rows: the concrete instrument keys summed."
     )
     updated_at: dt.datetime | None = None
+    text: str = Field(default="", description="The line `exec-cli` prints for this row.")
+
+
+def position_out(row: dict[str, Any]) -> PositionOut:
+    """A tracker row as the API answers it, with its line of text."""
+    return PositionOut.model_validate({**row, "text": position_text(row)})
+
+
+class LogEntryOut(BaseModel):
+    """One line of the execution log: an order accepted (routed to a venue) or rejected
+    (by risk, routing or the venue), with the reason."""
+
+    model_config = _OUT
+
+    event_id: int = Field(description="Cursor: ask again with `after` = the last one seen.")
+    ts: dt.datetime
+    outcome: str = Field(description="`accepted` or `rejected`.")
+    operation_id: str
+    order_id: str
+    strategy_id: str
+    instrument_key: str
+    venue: str | None
+    side: Side
+    quantity: DecimalStr
+    reason: str | None = Field(description="Why it was rejected, else null.")
+    text: str = Field(description="The line `exec-cli logs` prints.")
+
+
+class ExecutionLogOut(BaseModel):
+    """Execution-log entries after a cursor, oldest first."""
+
+    entries: list[LogEntryOut]
+    last_event_id: int | None = Field(
+        description="The newest entry's event_id (poll with `after` = this), null when none."
+    )
+
+
+class TimelineEventOut(BaseModel):
+    """One step of an order's life, as the OMS logged it."""
+
+    event_id: int
+    ts: dt.datetime
+    kind: str = Field(
+        description="submitted, risk, routed, acknowledged, filled, cancelled, rejected or "
+        "recovered."
+    )
+    detail: dict[str, Any] = Field(
+        description="The risk result (`risk`), the routing decision with each venue's "
+        "scores (`routed`), the venue order id (`acknowledged`), the fill (`filled`)…"
+    )
+
+
+class TimelineOut(BaseModel):
+    """An order's timeline, oldest first."""
+
+    operation_id: str
+    order_id: str
+    events: list[TimelineEventOut]
 
 
 class HealthOut(BaseModel):

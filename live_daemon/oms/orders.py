@@ -309,6 +309,7 @@ class UnifiedOrderManager:
         strategy: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
+        search: str | None = None,
         limit: int = 100,
         with_fills: bool = True,
     ) -> builtins.list[OrderRecord]:
@@ -317,7 +318,8 @@ class UnifiedOrderManager:
         ``status``: one status or several; ``venue``: the venue part of the order's venue
         key (e.g. ``OKX``; an order not yet routed counts under its requested venue, ANY
         for an open one); ``instrument``: equal to the requested instrument key or to the
-        chosen venue key; ``since`` ≤ created_at < ``until``; ``limit`` ≤ 10 000.
+        chosen venue key; ``since`` ≤ created_at < ``until``; ``search``: a part of the
+        operation id or the order id (case-insensitive); ``limit`` ≤ 10 000.
         """
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
@@ -340,6 +342,8 @@ class UnifiedOrderManager:
             add("o.created_at >= ?", since)
         if until is not None:
             add("o.created_at < ?", until)
+        if search:
+            add("(o.operation_id ILIKE ? OR o.order_id ILIKE ?)", contains_pattern(search))
         args.append(limit)
         sql = list_sql(where, with_fills, len(args))
         return [record_from_row(row) for row in await self.pool.fetch(sql, *args)]
@@ -401,3 +405,10 @@ class UnifiedOrderManager:
         """How many orders and fills the OMS holds (for health and supervision)."""
         row = await self.pool.fetchrow(COUNTS_SQL)
         return int(row["orders"]), int(row["fills"])
+
+
+def contains_pattern(text: str) -> str:
+    """An ILIKE pattern matching ``text`` anywhere, its own ``%``, ``_`` and ``\\`` taken
+    literally (a search for ``OP_1`` does not match ``OPX1``)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

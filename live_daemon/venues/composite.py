@@ -67,6 +67,7 @@ from live_daemon.venues.gateway import (
     VenueOrderRecord,
     VenueState,
     VenueUnavailable,
+    unbound_event_sink,
 )
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ class CompositeGateway:
         self,
         nautilus: VenueGateway | None,
         adapters: AdapterRegistry,
-        on_event: Callable[[VenueEvent], None],
+        on_event: Callable[[VenueEvent], None] | None = None,
         *,
         on_connection: ConnectionCallback | None = None,
         breaker_failures: int = 5,
@@ -94,7 +95,7 @@ class CompositeGateway:
         self.nautilus, self.adapters = nautilus, adapters
         self._reference = reference  # the venues' size and price grids (packaged if None)
         self.lookup_secs = lookup_secs
-        self._on_event = on_event
+        self._on_event = on_event or unbound_event_sink
         self._on_connection = on_connection
         self.breakers = {
             adapter.venue: CircuitBreaker(adapter.venue, breaker_failures, breaker_cooldown_secs)
@@ -111,6 +112,16 @@ class CompositeGateway:
         adapters.bind(self._adapter_event, self._adapter_connection)
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def bind(
+        self,
+        on_event: Callable[[VenueEvent], None],
+        on_connection: ConnectionCallback | None = None,
+    ) -> None:
+        """Where the adapters' events and connection changes go, when the consumer is
+        built after the gateway (the daemon's orchestrator needs the gateway first).
+        Before :meth:`start`; the NautilusTrader gateway is bound on its own."""
+        self._on_event, self._on_connection = on_event, on_connection
 
     async def start(self) -> None:
         await self.adapters.start()

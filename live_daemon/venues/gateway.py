@@ -171,3 +171,9 @@ class VenueGateway(Protocol):
         """Per venue name (``paper``, ``DERIBIT``…): its health, with ``connected`` and
         ``venue_keys`` (the concrete instrument keys it trades)."""
         ...
+
+
+def unbound_event_sink(event: VenueEvent) -> None:
+    """A gateway's event sink until it is bound to its consumer (``bind``): an event then
+    is a wiring mistake, said loudly rather than dropped."""
+    raise RuntimeError(f"venue event {event.kind} before the gateway was bound to a consumer")

@@ -58,6 +58,7 @@ from live_daemon.venues.gateway import (
     VenueOrderRecord,
     VenueState,
     VenueUnavailable,
+    unbound_event_sink,
 )
 from live_daemon.venues.host_config import VenueHostConfig
 from live_daemon.venues.launch import launch, log_tail
@@ -85,7 +86,7 @@ class VenueProcessGateway:
     def __init__(
         self,
         config: VenueHostConfig,
-        on_event: Callable[[VenueEvent], None],
+        on_event: Callable[[VenueEvent], None] | None = None,
         *,
         on_connection: Callable[[bool], None] | None = None,
         autostart: bool = True,
@@ -104,7 +105,7 @@ class VenueProcessGateway:
         self.reconnects = 0
         self.last_connected_at: dt.datetime | None = None
         self.replaced_by: str | None = None  # another client took the venue over
-        self._on_event = on_event
+        self._on_event = on_event or unbound_event_sink
         self._on_connection = on_connection
         self._channel: FrameProtocol | None = None
         self._connected = False  # the channel is open and the venue was ready on it
@@ -170,6 +171,15 @@ class VenueProcessGateway:
         return {"paper": {**self.health(), "venue_keys": list(self.instrument_keys)}}
 
     # -- lifecycle ---------------------------------------------------------------------------
+
+    def bind(
+        self,
+        on_event: Callable[[VenueEvent], None],
+        on_connection: Callable[[bool], None] | None = None,
+    ) -> None:
+        """Where events and connection changes go, when the consumer is built after the
+        gateway (the daemon's orchestrator needs the gateway first). Before :meth:`start`."""
+        self._on_event, self._on_connection = on_event, on_connection
 
     async def start(self) -> None:
         """Connect to the venue (starting it if ``autostart`` and nothing runs) and return

@@ -10,6 +10,7 @@ from typing import Any
 
 from live_daemon.api.ports import IdempotencyConflict
 from live_daemon.domain import Fill, OrderRecord, OrderRequest, OrderStatus
+from live_daemon.oms.execution_log import LogQuery
 
 TOKEN = "test-token-0123456789"
 T0 = dt.datetime(2025, 1, 15, 10, 0, tzinfo=dt.UTC)
@@ -149,6 +150,7 @@ class FakeOrderService:
         strategy: str | None,
         since: dt.datetime | None,
         until: dt.datetime | None,
+        search: str | None = None,
         limit: int,
     ) -> list[OrderRecord]:
         filters = {
@@ -160,6 +162,8 @@ class FakeOrderService:
             "until": until,
             "limit": limit,
         }
+        if search is not None:
+            filters["search"] = search
         self.calls.append(("list_orders", filters))
         self._maybe_raise("list_orders")
         records = [
@@ -167,8 +171,46 @@ class FakeOrderService:
             for r in self.orders.values()
             if (status is None or r.status == status)
             and (strategy is None or r.strategy_id == strategy)
+            and (search is None or search in r.operation_id or search in r.order_id)
         ]
         return records[:limit]
+
+    async def timeline(self, operation_id: str) -> tuple[OrderRecord, list[dict[str, Any]]] | None:
+        self.calls.append(("timeline", operation_id))
+        record = self.orders.get(operation_id)
+        if record is None:
+            return None
+        events = [{"event_id": 1, "ts": T0, "kind": "submitted", "detail": {}}]
+        events.append(
+            {"event_id": 2, "ts": T0, "kind": "rejected", "detail": {"reason": "too big"}}
+            if record.status == OrderStatus.REJECTED
+            else {"event_id": 2, "ts": T0, "kind": "routed", "detail": {"venue": "OKX"}}
+        )
+        return record, events
+
+    async def execution_log(self, query: LogQuery) -> list[dict[str, Any]]:
+        self.calls.append(("execution_log", query))
+        entries = [
+            {
+                "event_id": n,
+                "ts": T0,
+                "outcome": "rejected" if r.status == OrderStatus.REJECTED else "accepted",
+                "operation_id": r.operation_id,
+                "order_id": r.order_id,
+                "strategy_id": r.strategy_id,
+                "instrument_key": r.instrument_key,
+                "venue": r.venue_key,
+                "side": r.side,
+                "quantity": r.quantity,
+                "reason": r.rejection_reason,
+            }
+            for n, r in enumerate(self.orders.values(), start=1)
+        ]
+        return [
+            e
+            for e in entries
+            if e["event_id"] > query.after and query.outcome in (None, e["outcome"])
+        ][: query.limit]
 
     async def positions(self) -> list[dict[str, Any]]:
         self.calls.append(("positions", None))

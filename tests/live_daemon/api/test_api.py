@@ -144,6 +144,7 @@ def test_get_order_with_fills(client: TestClient, service: FakeOrderService) -> 
             "fee_currency": "USDT",
             "liquidity_side": "TAKER",
             "timestamp": "2025-01-15T10:00:01Z",
+            "text": "fill F1  0.2 @ 65000.1  fee 0.00012  2025-01-15T10:00:01.000Z",
         }
     ]
 
@@ -500,24 +501,27 @@ def test_metrics_without_token(client: TestClient, metrics: Metrics) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
     for name in (
-        "orders_submitted_total",
-        "orders_accepted_total",
-        "orders_rejected_total",
-        "fills_total",
-        "submit_ack_latency_seconds_bucket",
-        "venue_chosen_total",
-        "exposure",
-        "errors_total",
-        "http_requests_total",
+        "exec_orders_submitted_total",
+        "exec_orders_accepted_total",
+        "exec_orders_rejected_total",
+        "exec_fills_total",
+        "exec_submit_ack_latency_seconds_bucket",
+        "exec_venue_chosen_total",
+        "exec_exposure",
+        "exec_errors_total",
+        "exec_http_requests_total",
     ):
         assert name in text, name
-    assert 'orders_submitted_total{strategy="momentum-btc-v1"} 1.0' in text
-    assert 'orders_rejected_total{reason="ORDER_SIZE"} 1.0' in text
-    assert 'submit_ack_latency_seconds_bucket{le="0.0005"} 0.0' in text
-    assert 'submit_ack_latency_seconds_bucket{le="0.005"} 1.0' in text
-    assert 'exposure{instrument="PERPETUAL:BTC-USDT@LIN"} -16250.5' in text
+    # one namespace: every series the daemon exports is exec_*
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert samples and all(line.startswith("exec_") for line in samples), samples
+    assert 'exec_orders_submitted_total{strategy="momentum-btc-v1"} 1.0' in text
+    assert 'exec_orders_rejected_total{reason="ORDER_SIZE"} 1.0' in text
+    assert 'exec_submit_ack_latency_seconds_bucket{le="0.0005"} 0.0' in text
+    assert 'exec_submit_ack_latency_seconds_bucket{le="0.005"} 1.0' in text
+    assert 'exec_exposure{instrument="PERPETUAL:BTC-USDT@LIN"} -16250.5' in text
     assert (
-        'http_requests_total{method="GET",route="/api/orders/{operation_id}",status="404"} 1.0'
+        'exec_http_requests_total{method="GET",route="/api/orders/{operation_id}",status="404"} 1.0'
         in text
     )
 
@@ -537,7 +541,7 @@ def test_metrics_registries_are_separate_and_labels_bounded() -> None:
     assert b'strategy="s"' not in b.render()
     for i in range(MAX_LABEL_VALUES + 20):
         a.order_rejected(f"code{i}")
-    assert a.render().count(b"orders_rejected_total{") == 50 + 1  # 50 codes, then "other"
+    assert a.render().count(b"exec_orders_rejected_total{") == 50 + 1  # 50 codes, then "other"
     a.order_rejected('evil"} 1\nfake_metric 2')
     assert b"fake_metric 2" not in a.render()
 

@@ -211,11 +211,18 @@ def test_url_and_token_from_environment() -> None:
             "&strategy=demo&since=2025-01-15T00%3A00%3A00Z&until=2025-01-16T00%3A00%3A00Z"
             "&limit=5",
         ),
+        (["orders", "--search", "OP-"], "GET", "/api/orders?q=OP-"),
+        (["timeline", "OP-1"], "GET", "/api/orders/OP-1/timeline"),
+        (
+            ["logs", "--after", "7", "--outcome", "REJECTED", "--strategy", "s1", "--limit", "9"],
+            "GET",
+            "/api/logs?after=7&outcome=rejected&strategy=s1&limit=9",
+        ),
     ],
 )
 def test_commands_map_to_routes(args: list[str], method: str, url: str) -> None:
     rec = Recorder(reply=[])
-    result = invoke(rec, *args)
+    result = invoke(rec, "--output", "json", *args)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
     request = rec.requests[0]
@@ -251,32 +258,59 @@ def daemon(service: FakeOrderService) -> Iterator[Callable[[httpx.Request], http
 
 
 def test_end_to_end(daemon: Callable[[httpx.Request], httpx.Response]) -> None:
-    first = invoke(daemon, "--token", TOKEN, *SUBMIT)
+    def json_out(*args: str) -> Any:
+        return invoke(daemon, "--output", "json", *args)
+
+    first = json_out("--token", TOKEN, *SUBMIT)
     assert first.exit_code == 0, first.output
     created = json.loads(first.stdout)
     assert created["status"] == "SUBMITTED" and created["quantity"] == "0.01"
 
-    replay = invoke(daemon, "--token", TOKEN, *SUBMIT)
+    replay = json_out("--token", TOKEN, *SUBMIT)
     assert replay.exit_code == 0
     assert json.loads(replay.stdout)["order_id"] == created["order_id"]
 
-    conflict = invoke(daemon, "--token", TOKEN, *SUBMIT[:-4], "--quantity", "2", *SUBMIT[-2:])
+    conflict = json_out("--token", TOKEN, *SUBMIT[:-4], "--quantity", "2", *SUBMIT[-2:])
     assert conflict.exit_code == 1 and "OP-1" in json.loads(conflict.stderr)["detail"]
 
-    status = invoke(daemon, "--token", TOKEN, "status", "OP-1")
+    status = json_out("--token", TOKEN, "status", "OP-1")
     assert json.loads(status.stdout)["order_id"] == created["order_id"]
 
-    listed = invoke(daemon, "--token", TOKEN, "orders", "--status", "submitted")
+    listed = json_out("--token", TOKEN, "orders", "--status", "submitted")
     assert [o["operation_id"] for o in json.loads(listed.stdout)] == ["OP-1"]
 
-    canceled = invoke(daemon, "--token", TOKEN, "cancel", "OP-1")
+    canceled = json_out("--token", TOKEN, "cancel", "OP-1")
     assert json.loads(canceled.stdout)["status"] == "CANCELED"
 
-    positions = invoke(daemon, "--token", TOKEN, "positions")
+    positions = json_out("--token", TOKEN, "positions")
     assert json.loads(positions.stdout)[0]["quantity"] == "-0.25"
 
-    health = invoke(daemon, "health")  # no token needed
+    health = json_out("health")  # no token needed
     assert health.exit_code == 0 and json.loads(health.stdout)["status"] == "ok"
+
+
+def test_text_output_is_the_apis_text(
+    daemon: Callable[[httpx.Request], httpx.Response], service: FakeOrderService
+) -> None:
+    """By default the CLI prints the lines the API gives (``text``), which the web UI
+    shows too: an order and its fills, orders, positions, the execution log."""
+    assert invoke(daemon, "--token", TOKEN, *SUBMIT).exit_code == 0
+    service.fill("OP-1", "0.004", "65000.5")
+    as_json = invoke(daemon, "--output", "json", "--token", TOKEN, "status", "OP-1")
+    order = json.loads(as_json.stdout)
+    status = invoke(daemon, "--token", TOKEN, "status", "OP-1")
+    assert status.stdout.splitlines() == [order["text"], "  " + order["fills"][0]["text"]]
+    assert status.stdout.startswith("OP-1  PARTIALLY_FILLED  BUY 0.01 ANY:PERPETUAL:BTC-USDT@LIN")
+    assert "fill F1  0.004 @ 65000.5  fee 0.00012" in status.stdout
+
+    listed = invoke(daemon, "--token", TOKEN, "orders")
+    assert listed.stdout.splitlines() == [order["text"]]
+    positions = invoke(daemon, "--token", TOKEN, "positions").stdout.splitlines()
+    assert positions and all("PERPETUAL:BTC-USDT@LIN" in line for line in positions)
+    log = invoke(daemon, "--token", TOKEN, "logs").stdout.splitlines()
+    assert len(log) == 1 and "ACCEPTED  OP-1  BUY 0.01 ANY:PERPETUAL:BTC-USDT@LIN" in log[0]
+    health = invoke(daemon, "health")  # no text: the JSON answer
+    assert json.loads(health.stdout)["status"] == "ok"
 
 
 def test_end_to_end_errors(daemon: Callable[[httpx.Request], httpx.Response]) -> None:
