@@ -1,9 +1,10 @@
 """The import contracts of pyproject.toml ([tool.importlinter]) hold, and really bite.
 
-execution_core is shared and imports neither pipelines nor live_daemon; pipelines and
-live_daemon never import each other; inside live_daemon, only live_daemon.venues.nautilus
-imports nautilus_trader; the Dagster domains (pipelines.defs.market_data, .backtest, .live)
-never import each other.
+execution_core is shared and imports none of the applications; pipelines, live_daemon and
+operator_console never import each other; inside live_daemon, only
+live_daemon.venues.nautilus imports nautilus_trader; the Dagster domains
+(pipelines.defs.market_data, .backtest, .live) never import each other; operator_console
+imports neither nautilus_trader nor dagster.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def lint_imports(cwd: Path, config: Path, pythonpath: Path) -> subprocess.Comple
 def test_the_contracts_are_kept() -> None:
     result = lint_imports(REPO_ROOT, REPO_ROOT / "pyproject.toml", REPO_ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 4 kept, 0 broken." in result.stdout
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
 def _write(root: Path, module: str, source: str = "") -> None:
@@ -50,9 +51,9 @@ def _write(root: Path, module: str, source: str = "") -> None:
 
 
 def test_the_contracts_catch_violations(tmp_path: Path) -> None:
-    """The repository's own contracts, run on a small tree that breaks all four."""
+    """The repository's own contracts, run on a small tree that breaks all five."""
     importlinter = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
-    assert len(importlinter["contracts"]) == 4
+    assert len(importlinter["contracts"]) == 5
     # JSON strings and string arrays are valid TOML values
     lines = [
         f"{key} = {json.dumps(value)}"
@@ -66,8 +67,10 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     config.write_text("[tool.importlinter]\n" + "\n".join(lines) + "\n")
 
     tree = tmp_path / "src"
-    for package in ("execution_core", "pipelines", "live_daemon"):
+    for package in ("execution_core", "pipelines", "live_daemon", "operator_console"):
         _write(tree, f"{package}.__init__")
+    # the console asking Dagster in-process instead of over HTTP
+    _write(tree, "operator_console.status", "import dagster\n")
     _write(tree, "execution_core.fine", "import os\n")
     _write(tree, "execution_core.leaky", "from pipelines import cli\n")
     _write(tree, "pipelines.cli", "import execution_core.fine\n")
@@ -92,7 +95,8 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     result = lint_imports(tmp_path, config, tree)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "Contracts: 0 kept, 4 broken." in output
+    assert "Contracts: 0 kept, 5 broken." in output
+    assert "operator_console.status -> dagster" in output
     assert "pipelines.defs.backtest.assets -> pipelines.defs.market_data.assets" in output
     assert "execution_core.leaky -> pipelines.cli" in output
     assert "live_daemon.main -> pipelines.cli" in output
@@ -105,9 +109,10 @@ def test_the_contracts_catch_violations(tmp_path: Path) -> None:
     _write(tree, "live_daemon.main", "import execution_core.fine\n")
     _write(tree, "live_daemon.orchestrator", "import live_daemon.venues.host\n")
     _write(tree, "pipelines.defs.backtest.assets", "import execution_core.fine\n")
+    _write(tree, "operator_console.status", "import execution_core.fine\n")
     result = lint_imports(tmp_path, config, tree)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Contracts: 4 kept, 0 broken." in result.stdout
+    assert "Contracts: 5 kept, 0 broken." in result.stdout
 
 
 def _imported_roots(path: Path) -> set[str]:
@@ -124,9 +129,10 @@ def _imported_roots(path: Path) -> set[str]:
 @pytest.mark.parametrize(
     ("package", "forbidden"),
     [
-        ("execution_core", {"pipelines", "live_daemon"}),
-        ("pipelines", {"live_daemon"}),
-        ("live_daemon", {"pipelines"}),
+        ("execution_core", {"pipelines", "live_daemon", "operator_console"}),
+        ("pipelines", {"live_daemon", "operator_console"}),
+        ("live_daemon", {"pipelines", "operator_console"}),
+        ("operator_console", {"pipelines", "live_daemon", "dagster", "nautilus_trader"}),
     ],
 )
 def test_no_forbidden_import_statements(package: str, forbidden: set[str]) -> None:
