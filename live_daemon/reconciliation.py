@@ -213,8 +213,12 @@ class VenueReconciler:
         :data:`~live_daemon.oms.orders.MAX_LIST_LIMIT`) are asked for by id, so that a
         filled or cancelled order is compared, not reported missing at the venue."""
         listed = {order.order_id for order in state.orders}
-        unlisted = [i for i in await self.oms.external_order_ids() if i not in listed]
-        records = [replace(r, fills=()) for r in await self._records(unlisted)]
+        in_oms = await self.oms.external_orders()
+        unlisted = [i for i in in_oms if i not in listed]
+        records = [
+            closed_parent(replace(r, fills=()), in_oms[r.order_id])
+            for r in await self._records(unlisted)
+        ]
         return replace(state, orders=[*state.orders, *records]) if records else state
 
     async def _close_never_sent(self, in_flight: list[OrderRecord]) -> list[Settlement]:
@@ -278,6 +282,19 @@ class VenueReconciler:
         return events, settled
 
 
+def closed_parent(record: VenueOrderRecord, oms_status: OrderStatus) -> VenueOrderRecord:
+    """The venue's view of an algorithm's parent (told from its children) once the OMS has
+    closed it. When none of its children is open, the children cannot tell a parent that
+    the algorithm finished (FILLED) from one it gave up (CANCELED): only the daemon that
+    ran it knew its schedule. So the OMS's final status stands, and what the venue does
+    attest (the fills, the filled quantity, no child left open) is compared. Found by
+    running ``make demo`` twice: the first run's finished TWAP at Deribit became a
+    "status_mismatch" FILLED/CANCELED break in the second run's reconciliation."""
+    if not record.from_children or record.is_open or not oms_status.is_final:
+        return record
+    return replace(record, status=oms_status.value, reason=None)
+
+
 def venue_state_columns(state: VenueState, reference: InstrumentReference) -> dict[str, Any]:
     """The venue's record as columns (one list per field), quantities converted to base
     units as the OMS keeps them, decimals as strings: what a reconciliation run compares
@@ -332,5 +349,6 @@ __all__ = [
     "Reconciliation",
     "Settlement",
     "VenueReconciler",
+    "closed_parent",
     "venue_state_columns",
 ]

@@ -252,8 +252,8 @@ ACKNOWLEDGED_SQL = (
     "SELECT DISTINCT order_id FROM order_events "
     "WHERE kind = 'acknowledged' AND order_id = ANY($1::text[])"
 )
-EXTERNAL_ORDER_IDS_SQL = (
-    "SELECT order_id FROM unified_orders WHERE venue_type = 'EXTERNAL_SDK' "
+EXTERNAL_ORDERS_SQL = (
+    "SELECT order_id, status FROM unified_orders WHERE venue_type = 'EXTERNAL_SDK' "
     "ORDER BY created_at DESC LIMIT $1"
 )
 APPEND_EVENT_SQL = "INSERT INTO order_events (order_id, kind, detail) VALUES ($1, $2, $3)"

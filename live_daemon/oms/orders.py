@@ -50,7 +50,7 @@ from live_daemon.oms.order_sql import (
     COUNT_SQL,
     COUNTS_SQL,
     EVENTS_SQL,
-    EXTERNAL_ORDER_IDS_SQL,
+    EXTERNAL_ORDERS_SQL,
     FINAL_STATUSES,
     GET_BY_OPERATION_SQL,
     GET_BY_ORDER_SQL,
@@ -362,11 +362,11 @@ class UnifiedOrderManager:
         rows = await self.pool.fetch(ACKNOWLEDGED_SQL, list(order_ids))
         return {row["order_id"] for row in rows}
 
-    async def external_order_ids(self, limit: int = MAX_LIST_LIMIT) -> builtins.list[str]:
-        """The latest ``limit`` orders routed to a venue through an external adapter (whose
-        record lists only its open orders), newest first."""
-        rows = await self.pool.fetch(EXTERNAL_ORDER_IDS_SQL, limit)
-        return [row["order_id"] for row in rows]
+    async def external_orders(self, limit: int = MAX_LIST_LIMIT) -> dict[str, OrderStatus]:
+        """The status of each of the latest ``limit`` orders routed to a venue through an
+        external adapter (whose record lists only its open orders), newest first."""
+        rows = await self.pool.fetch(EXTERNAL_ORDERS_SQL, limit)
+        return {row["order_id"]: OrderStatus(row["status"]) for row in rows}
 
     async def append_event(
         self,

@@ -90,7 +90,9 @@ class VenueOrderRecord:
     ``status`` is one of :data:`ORDER_STATUSES`; ``quantity`` and ``filled_quantity`` are in
     the venue's units; ``reason`` says why a CANCELED or REJECTED order ended (``None`` if
     the venue gave none); ``fills`` are the order's fills in the venue's sequence (empty in
-    :class:`VenueState`, whose fills are listed once, apart)."""
+    :class:`VenueState`, whose fills are listed once, apart). ``from_children``: the order
+    is the parent of an algorithm the daemon ran, which the venue never saw: its record is
+    told from its children's (their fills, summed; open while one is)."""
 
     order_id: str
     venue_key: str
@@ -100,6 +102,7 @@ class VenueOrderRecord:
     filled_quantity: Decimal
     reason: str | None
     fills: tuple[Fill, ...] = ()
+    from_children: bool = False
 
     @property
     def is_open(self) -> bool:

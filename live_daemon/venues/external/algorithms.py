@@ -667,6 +667,7 @@ def parent_record(
         filled_quantity=filled,
         reason=reason,
         fills=fills,
+        from_children=True,
     )
 
 
