@@ -27,6 +27,7 @@ from execution_core.stores import artifacts
 from execution_core.validation import validated
 from pipelines.defs.live.checks import no_breaks_result, no_breaks_spec
 from pipelines.defs.live.daemon_api import RECONCILIATION_PATH, DaemonUnreachable
+from pipelines.defs.live.metrics_push import push_reconciliation_breaks
 from pipelines.defs.live.oms_snapshot import read_oms_snapshot
 from pipelines.defs.live.resources import LiveDaemonResource
 from pipelines.defs.metadata import markdown_table
@@ -167,6 +168,8 @@ def live_reconciliation(
         + f" oms_orders={snapshot.orders.height} oms_fills={snapshot.fills.height}"
         f" venue_s={venue_s:.3f} oms_s={oms_s:.3f} total_s={time.perf_counter() - started:.3f}"
     )
+    # after the commit: a Pushgateway that is down only logs (EXEC_PUSHGATEWAY_URL unset: no-op)
+    push_reconciliation_breaks({t: f.height for t, f in tables.items()}, log=context.log)
     for key, table in RECONCILIATION_TABLES.items():
         location = stores.results.describe(f"{prefix}/{table}.parquet")
         comparison = Comparison(tables[table], comparisons[table].compared)
