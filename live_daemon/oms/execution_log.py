@@ -1,6 +1,13 @@
 """The execution log: every order the daemon accepted (routed to a venue) or rejected (by
 risk, routing or the venue), with the reason, read from the OMS's append-only event log.
 
+How the daemon records each decision (``LiveExecutionOrchestrator``), so what is an entry:
+
+- accepted: a ``routed`` event without ``error`` (the router chose a venue);
+- rejected: a ``risk`` event with ``passed`` false (pre-trade risk), a ``routed`` event
+  with an ``error`` (no venue, the venue down, an unsupported operation), or a
+  ``rejected`` event (the venue refused it, after it was accepted).
+
 A cursor (``after``: the last ``event_id`` seen) makes polling cheap and gapless: entries
 come oldest first, and an event once logged never changes."""
 
@@ -14,10 +21,13 @@ import asyncpg
 from live_daemon.domain import EventKind
 
 Outcome = Literal["accepted", "rejected"]
-OUTCOME_OF_EVENT: dict[str, Outcome] = {
-    EventKind.ROUTED.value: "accepted",
-    EventKind.REJECTED.value: "rejected",
-}
+DECISION_KINDS = [EventKind.ROUTED.value, EventKind.RISK.value, EventKind.REJECTED.value]
+# the outcome of a decision event (NULL for a risk check that passed)
+OUTCOME_SQL = (
+    "CASE WHEN e.kind = 'routed' AND NOT (e.detail ? 'error') THEN 'accepted' "
+    "WHEN e.kind = 'rejected' OR e.kind = 'routed' "
+    "OR (e.kind = 'risk' AND e.detail->>'passed' = 'false') THEN 'rejected' END"
+)
 MAX_ENTRIES = 1000
 
 
@@ -37,8 +47,7 @@ def log_sql(query: LogQuery) -> tuple[str, list[Any]]:
     """The statement and its arguments (plain function: tested without a database)."""
     if not 1 <= query.limit <= MAX_ENTRIES:
         raise ValueError(f"limit must be between 1 and {MAX_ENTRIES}, got {query.limit}")
-    kinds = [k for k, o in OUTCOME_OF_EVENT.items() if query.outcome in (None, o)]
-    args: list[Any] = [kinds, query.after]
+    args: list[Any] = [DECISION_KINDS, query.after]
     where = ["e.kind = ANY($1::text[])", "e.event_id > $2"]
     if query.strategy is not None:
         args.append(query.strategy)
@@ -46,12 +55,18 @@ def log_sql(query: LogQuery) -> tuple[str, list[Any]]:
     if query.instrument is not None:
         args.append(query.instrument)
         where.append(f"(o.instrument_key = ${len(args)} OR o.venue_key = ${len(args)})")
+    outcome = "outcome IS NOT NULL"
+    if query.outcome is not None:
+        args.append(query.outcome)
+        outcome = f"outcome = ${len(args)}"
     args.append(query.limit)
     sql = (
-        "SELECT e.event_id, e.ts, e.kind, o.operation_id, o.order_id, o.strategy_id, "
+        "SELECT * FROM (SELECT e.event_id, e.ts, "
+        f"{OUTCOME_SQL} AS outcome, o.operation_id, o.order_id, o.strategy_id, "
         "o.instrument_key, o.venue_key, o.side, o.quantity, o.rejection_reason "
         "FROM order_events e JOIN unified_orders o ON o.order_id = e.order_id "
-        f"WHERE {' AND '.join(where)} ORDER BY e.event_id LIMIT ${len(args)}"
+        f"WHERE {' AND '.join(where)}) decisions "
+        f"WHERE {outcome} ORDER BY event_id LIMIT ${len(args)}"
     )
     return sql, args
 
@@ -71,7 +86,7 @@ class ExecutionLog:
             {
                 "event_id": row["event_id"],
                 "ts": row["ts"],
-                "outcome": OUTCOME_OF_EVENT[row["kind"]],
+                "outcome": row["outcome"],
                 "operation_id": row["operation_id"],
                 "order_id": row["order_id"],
                 "strategy_id": row["strategy_id"],
@@ -79,7 +94,7 @@ class ExecutionLog:
                 "venue": row["venue_key"],
                 "side": row["side"],
                 "quantity": row["quantity"],
-                "reason": row["rejection_reason"] if row["kind"] == "rejected" else None,
+                "reason": row["rejection_reason"] if row["outcome"] == "rejected" else None,
             }
             for row in await self.pool.fetch(sql, *args)
         ]

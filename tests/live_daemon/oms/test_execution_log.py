@@ -73,6 +73,43 @@ def test_the_log_lists_accepted_and_rejected_after_a_cursor(
     run(body())
 
 
+def test_risk_and_routing_rejections_are_in_the_log_as_the_daemon_records_them(
+    oms: UnifiedOrderManager, run: Any
+) -> None:
+    """The daemon writes a decided order in one commit: a risk rejection as a ``risk``
+    event that did not pass, a routing one as a ``routed`` event with an error, an
+    accepted order as ``risk`` passed + ``routed``. Found by the browser test of the
+    logs page: a risk rejection was missing from the log."""
+
+    async def body() -> None:
+        risk = {"passed": False, "code": "ORDER_QUANTITY_MAX", "rejections": []}
+        await oms.record_decided(
+            _request("OP-risk"), OrderStatus.REJECTED, [(EventKind.RISK, risk)],
+            rejection_reason="ORDER_QUANTITY_MAX: 5000 > 10",
+        )  # fmt: skip
+        no_venue = [
+            (EventKind.RISK, {"passed": True}),
+            (EventKind.ROUTED, {"error": "no venue quotes it", "code": "NO_VENUE"}),
+        ]
+        await oms.record_decided(
+            _request("OP-route"), OrderStatus.REJECTED, no_venue, rejection_reason="routing: x"
+        )
+        accepted = [(EventKind.RISK, {"passed": True}), (EventKind.ROUTED, {"venue": BYBIT})]
+        await oms.record_decided(
+            _request("OP-ok"), OrderStatus.SUBMITTED, accepted, venue_key=BYBIT
+        )
+        entries = await ExecutionLog(oms.pool).entries(LogQuery())
+        assert [(e["operation_id"], e["outcome"], e["reason"]) for e in entries] == [
+            ("OP-risk", "rejected", "ORDER_QUANTITY_MAX: 5000 > 10"),
+            ("OP-route", "rejected", "routing: x"),
+            ("OP-ok", "accepted", None),
+        ]
+        accepted_only = await ExecutionLog(oms.pool).entries(LogQuery(outcome="accepted"))
+        assert [e["operation_id"] for e in accepted_only] == ["OP-ok"]
+
+    run(body())
+
+
 def test_search_matches_a_part_of_the_ids_literally(oms: UnifiedOrderManager, run: Any) -> None:
     async def body() -> None:
         await _three_orders(oms)
