@@ -303,10 +303,11 @@ class OrderTracker:
         assert tracked.spec is not None
         quantity = venue_units(event.last_qty.as_decimal(), tracked.spec)
         tracked.filled += quantity
-        if not tracked.accepted:  # a fill implies acceptance
+        if not tracked.accepted:  # a fill implies acceptance, under the fill's venue order id
             tracked.accepted = True
+            accepted = {**base, "venue_order_id": event.venue_order_id.value}
             self._emit(
-                VenueEvent(VenueEventKind.ACCEPTED, tracked.order_id, tracked.venue_key, dict(base))
+                VenueEvent(VenueEventKind.ACCEPTED, tracked.order_id, tracked.venue_key, accepted)
             )
         now = time.time_ns()
         fill = Fill(

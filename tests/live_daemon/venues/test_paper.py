@@ -107,7 +107,6 @@ def test_market_buy_is_accepted_and_filled_at_the_ask(
             bid, bid_size, ask, ask_size, ts_ns = quote
             assert bid < ask and bid_size > 0 and ask_size > 0
             assert abs(time.time_ns() - ts_ns) < 60e9  # a wall-clock stamp, not 2024
-            submitted = time.perf_counter()
             gateway.submit(
                 VenueOrder(
                     "mkt-1", BTC_BINANCE, "BUY", Decimal("0.010"), "MARKET", None, "NORMAL", {}
@@ -130,11 +129,11 @@ def test_market_buy_is_accepted_and_filled_at_the_ask(
             assert gateway.fills("mkt-1") == [fill]
             assert gateway.order_state("never-sent") is None
             assert rec.threads == {threading.get_ident()}  # delivered on the loop
-
-            accepted_ms = (rec.time_of("mkt-1", "accepted") - submitted) * 1e3
-            filled_ms = (rec.time_of("mkt-1", "filled") - submitted) * 1e3
-            print(f"\nlatency submit->accepted {accepted_ms:.2f} ms, ->filled {filled_ms:.2f} ms")
-            assert filled_ms < 500
+            # a market order is acknowledged by its fill: under the fill's venue order id
+            # (found by the browser test of an order's timeline, which had none)
+            venue_order_id = rec.of("mkt-1", "filled")[0].detail["venue_order_id"]
+            assert venue_order_id
+            assert rec.of("mkt-1", "accepted")[0].detail["venue_order_id"] == venue_order_id
 
     asyncio.run(body())
 
