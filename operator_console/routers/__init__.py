@@ -1,0 +1,2 @@
+"""One router per resource: ``status`` (service detection), ``backtests`` (the results
+store), ``daemon`` (the live daemon's API, forwarded)."""
